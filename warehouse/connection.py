@@ -57,17 +57,18 @@ def _connect_with_retry(path: Path, read_only: bool, wait_seconds: float) -> duc
             delay = min(delay * 2, _MAX_BACKOFF)
 
 
-def open_writer(path: Path, wait_seconds: float = 30.0) -> duckdb.DuckDBPyConnection:
+def open_writer(path: Path, wait_seconds: float = 30.0, migrate_schema: bool = True) -> duckdb.DuckDBPyConnection:
     """A read-write connection with the schema migrated; waits up to `wait_seconds` for readers to let go."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     con = _connect_with_retry(path, read_only=False, wait_seconds=wait_seconds)
     try:
-        migrate(con)
+        if migrate_schema:
+            migrate(con)
+        return _session_defaults(con)
     except BaseException:
         con.close()
         raise
-    return _session_defaults(con)
 
 
 def open_reader(path: Path, wait_seconds: float = 5.0) -> duckdb.DuckDBPyConnection:

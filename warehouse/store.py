@@ -1,0 +1,440 @@
+"""The writer's API: short transactions that open, write, commit and close, so readers get in between.
+
+DuckDB lets one process write or several processes read a file, never both at once. A monitor pass
+therefore never keeps the file open: every method here opens a connection, does one short
+transaction and closes it again.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, fields
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from dedup.types import Document, Fingerprint
+from extractors.types import PollResult, SourceState
+from warehouse.connection import open_writer
+from warehouse.errors import WarehouseError
+from warehouse.records import ArticleRecord, ArticleRef, RunCounts, StoredArticle
+from warehouse.search import rebuild_search_index
+
+LOGGER = logging.getLogger(__name__)
+
+_TS = pa.timestamp("us", tz="UTC")
+_ARTICLE_SCHEMA = pa.schema(
+    [
+        ("id", pa.int64()),
+        ("watch", pa.string()),
+        ("url", pa.string()),
+        ("status", pa.string()),
+        ("first_seen_at", _TS),
+        ("title", pa.string()),
+        ("author", pa.string()),
+        ("site", pa.string()),
+        ("language", pa.string()),
+        ("published_at", _TS),
+        ("duplicate_of", pa.int64()),
+        ("story_id", pa.int64()),
+        ("text", pa.string()),
+        ("text_source", pa.string()),
+        ("content_hash", pa.string()),
+        ("source_url", pa.string()),
+        ("relevance", pa.float64()),
+        ("query_matched", pa.bool_()),
+        ("matched_terms", pa.list_(pa.string())),
+        ("seed_similarity", pa.float64()),
+        ("similarity", pa.float64()),
+        ("similarity_kind", pa.string()),
+        ("reason", pa.string()),
+        ("error", pa.string()),
+        ("run_id", pa.int64()),
+    ]
+)
+_STORED_COLUMNS = "a.id, a.url, coalesce(a.title, ''), coalesce(a.text, ''), a.published_at, a.status, a.story_id, a.content_hash"
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:  # naive times are taken as UTC, the warehouse's zone
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def _stored(row: tuple) -> StoredArticle:
+    return StoredArticle(*row)
+
+
+class Warehouse:
+    """The monitor's writer: one method per step, each a short transaction on a freshly opened file."""
+
+    def __init__(self, path: Path, wait_seconds: float = 30.0) -> None:
+        self.path = Path(path)
+        self.wait_seconds = wait_seconds
+        con = open_writer(self.path, wait_seconds=wait_seconds)  # migrate once, up front
+        con.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Open the file, begin, yield the connection, commit (or roll back on error) and close."""
+        con = open_writer(self.path, wait_seconds=self.wait_seconds, migrate_schema=False)
+        try:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+        finally:
+            con.close()
+
+    # -- sources -----------------------------------------------------------------------------
+
+    def source_states(self, watch: str, urls: Iterable[str]) -> dict[str, SourceState]:
+        """What we remember about each source (conditional GET headers, back-off); defaults for unknown ones."""
+        urls = list(dict.fromkeys(urls))
+        states = {url: SourceState() for url in urls}
+        with self.transaction() as con:
+            rows = con.execute(
+                "SELECT s.url, s.etag, s.last_modified, s.consecutive_failures, s.retry_after "
+                "FROM source s JOIN unnest($urls::VARCHAR[]) u(url) ON s.url = u.url WHERE s.watch = $watch",
+                {"urls": urls, "watch": watch},
+            ).fetchall()
+        for url, etag, last_modified, failures, retry_after in rows:
+            states[url] = SourceState(etag, last_modified, failures, retry_after)
+        return states
+
+    def record_polls(self, watch: str, results: Sequence[PollResult], checked_at: datetime) -> None:
+        """Record the outcome of polling each source: status, errors, failures in a row, entries seen."""
+        latest = {result.source.url: result for result in results}  # one row per source
+        if not latest:
+            return
+        checked_at = _utc(checked_at)
+        batch = pa.table(
+            {
+                "watch": [watch] * len(latest),
+                "url": list(latest),
+                "name": [r.source.name or None for r in latest.values()],
+                "last_status": [r.status for r in latest.values()],
+                "last_error": [r.error or r.warning for r in latest.values()],
+                "http_status": pa.array([r.http_status for r in latest.values()], pa.int32()),
+                "last_checked_at": pa.array([checked_at] * len(latest), _TS),
+                "entries": pa.array([len(r.entries) for r in latest.values()], pa.int64()),
+                "etag": pa.array([r.etag for r in latest.values()], pa.string()),
+                "last_modified": pa.array([r.last_modified for r in latest.values()], pa.string()),
+                "retry_after": pa.array([_utc(r.retry_after) for r in latest.values()], _TS),
+            }
+        )
+        with self.transaction() as con:
+            con.register("poll_batch", batch)
+            # A 304 is a success that carries no validators: keep the ones we had.
+            con.execute(
+                """
+                INSERT INTO source AS s (watch, url, name, last_status, last_error, http_status, last_checked_at,
+                                         last_success_at, consecutive_failures, entries_seen, etag, last_modified,
+                                         retry_after)
+                SELECT watch, url, name, last_status, last_error, http_status, last_checked_at,
+                       CASE WHEN last_status = 'error' THEN NULL ELSE last_checked_at END,
+                       CASE WHEN last_status = 'error' THEN 1 ELSE 0 END,
+                       entries, etag, last_modified, retry_after
+                FROM poll_batch
+                ON CONFLICT (watch, url) DO UPDATE SET
+                    name = coalesce(excluded.name, s.name),
+                    last_status = excluded.last_status,
+                    last_error = excluded.last_error,
+                    http_status = coalesce(excluded.http_status, s.http_status),
+                    last_checked_at = excluded.last_checked_at,
+                    last_success_at = coalesce(excluded.last_success_at, s.last_success_at),
+                    consecutive_failures = CASE WHEN excluded.last_status = 'error'
+                                                THEN s.consecutive_failures + 1 ELSE 0 END,
+                    entries_seen = s.entries_seen + excluded.entries_seen,
+                    etag = CASE WHEN excluded.last_status = 'ok' THEN excluded.etag
+                                ELSE coalesce(excluded.etag, s.etag) END,
+                    last_modified = CASE WHEN excluded.last_status = 'ok' THEN excluded.last_modified
+                                         ELSE coalesce(excluded.last_modified, s.last_modified) END,
+                    retry_after = excluded.retry_after
+                """
+            )
+            con.unregister("poll_batch")
+
+    # -- lookups -----------------------------------------------------------------------------
+
+    def known_urls(self, watch: str, urls: Iterable[str]) -> dict[str, int]:
+        """The article id of every URL already stored for the watch, canonical or alias; one query per batch."""
+        urls = list(dict.fromkeys(urls))
+        if not urls:
+            return {}
+        with self.transaction() as con:
+            return self._known_urls(con, watch, urls)
+
+    @staticmethod
+    def _known_urls(con: duckdb.DuckDBPyConnection, watch: str, urls: list[str]) -> dict[str, int]:
+        rows = con.execute(
+            "SELECT au.url, au.article_id FROM article_url au JOIN unnest($urls::VARCHAR[]) u(url) ON au.url = u.url "
+            "WHERE au.watch = $watch",
+            {"urls": urls, "watch": watch},
+        ).fetchall()
+        return dict(rows)
+
+    def articles_by_content_hash(self, watch: str, hashes: Iterable[str]) -> dict[str, int]:
+        """For each normalised-text hash already stored, the id of the first article that had it."""
+        hashes = list(dict.fromkeys(hashes))
+        if not hashes:
+            return {}
+        with self.transaction() as con:
+            rows = con.execute(
+                "SELECT a.content_hash, min(a.id) FROM article a JOIN unnest($h::VARCHAR[]) h(content_hash) "
+                "ON a.content_hash = h.content_hash WHERE a.watch = $watch GROUP BY a.content_hash",
+                {"h": hashes, "watch": watch},
+            ).fetchall()
+        return dict(rows)
+
+    def band_candidates(
+        self, watch: str, band_hashes: Sequence[tuple[str, Sequence[int]]]
+    ) -> dict[str, list[StoredArticle]]:
+        """Stored articles sharing at least one LSH band with each key's bands: one equi-join for the batch."""
+        result: dict[str, list[StoredArticle]] = {key: [] for key, _ in band_hashes}
+        keys, bands, hashes = [], [], []
+        for key, key_bands in band_hashes:
+            for band, value in enumerate(key_bands):
+                keys.append(key)
+                bands.append(band)
+                hashes.append(value)
+        if not keys:
+            return result
+        probe = pa.table(
+            {"key": pa.array(keys, pa.string()), "band": pa.array(bands, pa.int16()), "hash": pa.array(hashes, pa.int64())}
+        )
+        with self.transaction() as con:
+            con.register("band_probe", probe)
+            rows = con.execute(
+                f"""
+                SELECT DISTINCT p.key, {_STORED_COLUMNS}
+                FROM band_probe p
+                JOIN article_band b ON b.band = p.band AND b.hash = p.hash
+                JOIN article a ON a.id = b.article_id
+                WHERE a.watch = $watch
+                ORDER BY p.key, a.id
+                """,
+                {"watch": watch},
+            ).fetchall()
+            con.unregister("band_probe")
+        for key, *stored in rows:
+            result[key].append(_stored(tuple(stored)))
+        return result
+
+    def stored_documents(self, watch: str, statuses: Sequence[str] = ("seed", "new")) -> list[StoredArticle]:
+        """The watch's articles with the given statuses, oldest first (the decider's memory)."""
+        with self.transaction() as con:
+            rows = con.execute(
+                f"SELECT {_STORED_COLUMNS} FROM article a WHERE a.watch = $watch "
+                "AND list_contains($statuses::VARCHAR[], a.status) ORDER BY a.id",
+                {"watch": watch, "statuses": list(statuses)},
+            ).fetchall()
+        return [_stored(row) for row in rows]
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def ensure_seed(self, watch: str, doc: Document, fingerprint: Fingerprint, url: str) -> int:
+        """Store a seed article once; return its id (the existing one when the URL is already stored)."""
+        record = ArticleRecord(
+            watch=watch,
+            url=url,
+            status="seed",
+            first_seen_at=datetime.now(timezone.utc),
+            title=doc.title,
+            published_at=doc.published_at,
+            text=doc.text,
+            text_source="seed",
+            content_hash=fingerprint.content_hash,
+            reason="a seed article of the watch",
+            bands=tuple(fingerprint.bands),
+        )
+        return self.write_batch(watch, None, [record])[url]
+
+    def write_batch(
+        self,
+        watch: str,
+        run_id: int | None,
+        rows: Sequence[ArticleRecord],
+        aliases: Sequence[tuple[str, ArticleRef]] = (),
+    ) -> dict[str, int]:
+        """Insert articles, their URLs, bands and novel sentences in one transaction; return url -> id.
+
+        A record whose URL (canonical or alias) is already stored is skipped and maps to the stored id,
+        so writing the same batch twice adds nothing. `duplicate_of`, `story_id` and the targets of
+        `aliases` may name stored ids or the canonical URL of another record in the batch.
+        """
+        for record in rows:
+            if record.watch != watch:
+                raise WarehouseError(f"record {record.url} belongs to watch {record.watch!r}, not {watch!r}")
+        with self.transaction() as con:
+            wanted = [r.url for r in rows] + [a for r in rows for a in r.aliases] + [u for u, _ in aliases]
+            wanted += [ref for r in rows for ref in (r.duplicate_of, r.story_id) if isinstance(ref, str)]
+            wanted += [ref for _, ref in aliases if isinstance(ref, str)]
+            known = self._known_urls(con, watch, list(dict.fromkeys(wanted))) if wanted else {}
+
+            fresh: list[ArticleRecord] = []
+            ids: dict[str, int] = {}
+            for record in rows:
+                if record.url in ids:
+                    continue  # the same article twice in one batch: the first wins
+                if record.url in known:
+                    ids[record.url] = known[record.url]
+                    continue
+                fresh.append(record)
+                ids[record.url] = -1
+            if fresh:
+                new_ids = [
+                    row[0]
+                    for row in con.execute(
+                        "SELECT nextval('article_id_seq') FROM range($n) ORDER BY 1", {"n": len(fresh)}
+                    ).fetchall()
+                ]
+                for record, new_id in zip(fresh, new_ids):
+                    ids[record.url] = new_id
+
+            def resolve(ref: ArticleRef | None, what: str) -> int | None:
+                if ref is None:
+                    return None
+                if isinstance(ref, int):
+                    return ref
+                if ref.isdigit():
+                    return int(ref)
+                if ref in ids:
+                    return ids[ref]
+                if ref in known:
+                    return known[ref]
+                raise WarehouseError(f"{what} refers to {ref!r}, which is neither in the batch nor stored")
+
+            if fresh:
+                self._insert_articles(con, run_id, fresh, ids, resolve)
+            url_rows = self._url_rows(fresh, ids, known, aliases, resolve)
+            if url_rows:
+                con.register(
+                    "url_batch",
+                    pa.table(
+                        {
+                            "watch": [watch] * len(url_rows),
+                            "url": [u for u, _, _ in url_rows],
+                            "article_id": pa.array([i for _, i, _ in url_rows], pa.int64()),
+                            "kind": [k for _, _, k in url_rows],
+                        }
+                    ),
+                )
+                con.execute("INSERT INTO article_url SELECT * FROM url_batch ON CONFLICT DO NOTHING")
+                con.unregister("url_batch")
+        LOGGER.info("stored %d new articles of %d for watch %s", len(fresh), len(rows), watch)
+        for url, ref in aliases:
+            ids.setdefault(url, resolve(ref, f"alias {url}"))
+        return ids
+
+    @staticmethod
+    def _url_rows(fresh, ids, known, aliases, resolve) -> list[tuple[str, int, str]]:
+        taken = set(known)
+        url_rows: list[tuple[str, int, str]] = []
+        for record in fresh:  # canonical URLs first, so an alias never shadows a canonical
+            url_rows.append((record.url, ids[record.url], "canonical"))
+            taken.add(record.url)
+        extra = [(alias, ids[record.url]) for record in fresh for alias in record.aliases]
+        extra += [(url, resolve(ref, f"alias {url}")) for url, ref in aliases]
+        for url, article_id in extra:
+            if url not in taken:
+                url_rows.append((url, article_id, "alias"))
+                taken.add(url)
+        return url_rows
+
+    @staticmethod
+    def _insert_articles(con, run_id, fresh, ids, resolve) -> None:
+        columns: dict[str, list] = {name: [] for name in _ARTICLE_SCHEMA.names}
+        band_ids, band_index, band_hash = [], [], []
+        sentence_ids, sentence_pos, sentence_text = [], [], []
+        for record in fresh:
+            article_id = ids[record.url]
+            values = asdict(record)
+            values["first_seen_at"] = _utc(record.first_seen_at)
+            values["published_at"] = _utc(record.published_at)
+            values["duplicate_of"] = resolve(record.duplicate_of, f"duplicate_of of {record.url}")
+            values["story_id"] = resolve(record.story_id, f"story_id of {record.url}")
+            values["matched_terms"] = list(record.matched_terms)
+            values["id"] = article_id
+            values["run_id"] = run_id
+            for name in _ARTICLE_SCHEMA.names:
+                columns[name].append(values[name])
+            for band, value in enumerate(record.bands):
+                band_ids.append(article_id)
+                band_index.append(band)
+                band_hash.append(value)
+            for position, sentence in enumerate(record.novel_sentences):
+                sentence_ids.append(article_id)
+                sentence_pos.append(position)
+                sentence_text.append(sentence)
+        con.register("article_batch", pa.table(columns, schema=_ARTICLE_SCHEMA))
+        names = ", ".join(_ARTICLE_SCHEMA.names)
+        con.execute(f"INSERT INTO article ({names}) SELECT {names} FROM article_batch")
+        con.unregister("article_batch")
+        if band_ids:
+            con.register(
+                "band_batch",
+                pa.table(
+                    {
+                        "article_id": pa.array(band_ids, pa.int64()),
+                        "band": pa.array(band_index, pa.int16()),
+                        "hash": pa.array(band_hash, pa.int64()),
+                    }
+                ),
+            )
+            con.execute("INSERT INTO article_band SELECT article_id, band, hash FROM band_batch")
+            con.unregister("band_batch")
+        if sentence_ids:
+            con.register(
+                "sentence_batch",
+                pa.table(
+                    {
+                        "article_id": pa.array(sentence_ids, pa.int64()),
+                        "position": pa.array(sentence_pos, pa.int32()),
+                        "sentence": pa.array(sentence_text, pa.string()),
+                    }
+                ),
+            )
+            con.execute("INSERT INTO novel_sentence SELECT article_id, position, sentence FROM sentence_batch")
+            con.unregister("sentence_batch")
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def start_run(self, watch: str) -> int:
+        """Record the start of a monitor pass; return its run id."""
+        with self.transaction() as con:
+            return con.execute(
+                "INSERT INTO run (watch, started_at, status) VALUES (?, now(), 'running') RETURNING id", [watch]
+            ).fetchone()[0]
+
+    def finish_run(self, run_id: int, counts: RunCounts | Mapping[str, int], status: str = "completed") -> None:
+        """Record how a pass ended; rebuild the search index when the pass stored articles."""
+        if isinstance(counts, Mapping):
+            unknown = set(counts) - {f.name for f in fields(RunCounts)}
+            if unknown:
+                raise WarehouseError(f"unknown run counts: {', '.join(sorted(unknown))}")
+            counts = RunCounts(**counts)
+        values = asdict(counts)
+        assignments = ", ".join(f"{name} = ${name}" for name in values)
+        with self.transaction() as con:
+            con.execute(
+                f"UPDATE run SET {assignments}, status = $status, finished_at = now(), "
+                "seconds = epoch(now()) - epoch(started_at) WHERE id = $run_id",
+                {**values, "status": status, "run_id": run_id},
+            )
+            wrote = con.execute("SELECT count(*) FROM article WHERE run_id = ?", [run_id]).fetchone()[0]
+        if wrote:
+            self.rebuild_search_index()
+
+    def rebuild_search_index(self) -> None:
+        """Rebuild the full-text index over article titles and texts."""
+        with self.transaction() as con:
+            rebuild_search_index(con)
