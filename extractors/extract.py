@@ -1,0 +1,116 @@
+"""Article text and metadata from page bytes (trafilatura), in worker processes when there are many."""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from datetime import UTC, datetime
+from types import TracebackType
+from urllib.parse import urljoin
+
+from trafilatura import bare_extraction
+from trafilatura.utils import load_html
+
+from extractors.types import Extracted, Page
+from extractors.urls import is_http_url
+
+LOGGER = logging.getLogger(__name__)
+
+# trafilatura and its helpers log every page they find hard at INFO/DEBUG; keep warnings only.
+NOISY_LOGGERS = ("trafilatura", "htmldate", "courlan", "justext", "charset_normalizer")
+
+
+def quiet_extraction_logs() -> None:
+    """Silence trafilatura's helpers below WARNING (also run in every pool worker)."""
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+quiet_extraction_logs()
+
+
+def _canonical_link(tree: object, url: str) -> str:
+    for link in tree.iter("link"):  # type: ignore[attr-defined]
+        rel = (link.get("rel") or "").lower().split()
+        href = (link.get("href") or "").strip()
+        if "canonical" in rel and href:
+            absolute = urljoin(url, href)
+            return absolute if is_http_url(absolute) else ""
+    return ""
+
+
+def _as_datetime(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def extract_article(body: bytes, url: str) -> Extracted:
+    """Main text and metadata of an HTML page; never raises: a failure sets Extracted.error."""
+    if not body or not body.strip():
+        return Extracted(text="", error="empty page")
+    try:
+        tree = load_html(body)
+        if tree is None:
+            return Extracted(text="", error="not an HTML document")
+        canonical = _canonical_link(tree, url)
+        document = bare_extraction(tree, url=url or None, with_metadata=True, include_comments=False)
+    except Exception as exc:  # trafilatura on hostile HTML: report it, never crash a batch
+        LOGGER.warning("extraction failed for %s: %r", url, exc)
+        return Extracted(text="", error=f"extraction failed: {type(exc).__name__}: {exc}")
+    text = (getattr(document, "text", None) or "").strip() if document is not None else ""
+    if not text:
+        return Extracted(text="", canonical_url=canonical, error="no article text found")
+    return Extracted(
+        text=text,
+        title=document.title or "",
+        author=document.author or "",
+        published_at=_as_datetime(document.date),
+        site=document.sitename or "",
+        language=document.language or "",
+        canonical_url=canonical,
+    )
+
+
+def _extract_page(page: Page) -> Extracted:
+    if page.error:
+        return Extracted(text="", error=page.error)
+    return extract_article(page.body, page.final_url)
+
+
+class ExtractionPool:
+    """A spawn-safe process pool for extract_article; use as a context manager."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self._executor: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> ExtractionPool:
+        # spawn, not fork: forking a process that runs an event loop and threads (Prefect) is unsafe.
+        self._executor = ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=quiet_extraction_logs,
+        )
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=exc is not None)
+            self._executor = None
+
+    def submit(self, body: bytes, url: str) -> Future[Extracted]:
+        """Extract one page in a worker; the future holds its Extracted."""
+        assert self._executor is not None, "use ExtractionPool as a context manager"
+        return self._executor.submit(extract_article, body, url)
+
+    def map(self, pages: Iterable[Page], chunksize: int = 4) -> Iterator[Extracted]:
+        """Extracted for each page, in input order; pages that failed to fetch keep their error."""
+        assert self._executor is not None, "use ExtractionPool as a context manager"
+        return self._executor.map(_extract_page, pages, chunksize=chunksize)
