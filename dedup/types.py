@@ -17,6 +17,8 @@ class Document:
     text: str
     published_at: datetime | None = None
     status: Status | None = None  # for stored documents
+    duplicate_of: str | None = None  # for stored duplicates: key of their original
+    story_key: str | None = None  # for stored documents: key of their story's first article
 
 
 @dataclass(frozen=True)
