@@ -4,6 +4,7 @@
     ├── WarehouseBusyError   another process holds the database file's lock
     ├── WarehouseNotFound    there is no database file to read
     ├── ReadOnlyViolation    a statement given to the read-only path would write
+    ├── QueryError           an ad-hoc query could not be parsed, bound or run
     └── MigrationError       the schema could not be brought up to date
 """
 from __future__ import annotations
@@ -23,6 +24,10 @@ class WarehouseNotFound(WarehouseError):
 
 class ReadOnlyViolation(WarehouseError):
     """A statement that would write was given to a read-only entry point."""
+
+
+class QueryError(WarehouseError):
+    """An ad-hoc query could not be parsed, bound or run (a mistake in the query, not in the warehouse)."""
 
 
 class MigrationError(WarehouseError):

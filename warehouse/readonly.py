@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 
 from warehouse.connection import open_reader
-from warehouse.errors import ReadOnlyViolation, WarehouseError
+from warehouse.errors import QueryError, ReadOnlyViolation, WarehouseError
 from warehouse.search import load_fts
 
 LOGGER = logging.getLogger(__name__)
@@ -63,9 +63,9 @@ def read_statements(sql: str) -> list[duckdb.Statement]:
             # Some PRAGMAs (create_fts_index, …) run at parse time against the empty parser database.
             if _PRAGMA.match(sql):
                 raise ReadOnlyViolation("refused: this PRAGMA is not a plain query; only SELECT queries are allowed") from exc
-            raise WarehouseError(f"cannot parse the query: {exc}") from exc
+            raise QueryError(f"cannot parse the query: {exc}") from exc
         if not statements:
-            raise WarehouseError("the query is empty")
+            raise QueryError("the query is empty")
         for statement in statements:
             _check(parser, statement)
         return statements
@@ -82,10 +82,10 @@ def run_readonly_sql(
     wanted = set().union(*(s.named_parameters for s in statements))
     missing = sorted(wanted - set(params))
     if missing:
-        raise WarehouseError(f"missing value for parameter {', '.join('$' + m for m in missing)} (use -p NAME VALUE)")
+        raise QueryError(f"missing value for parameter {', '.join('$' + m for m in missing)} (use -p NAME VALUE)")
     unused = sorted(set(params) - wanted)
     if unused:
-        raise WarehouseError(f"the query has no parameter {', '.join('$' + u for u in unused)}")
+        raise QueryError(f"the query has no parameter {', '.join('$' + u for u in unused)}")
     con = open_reader(Path(path), wait_seconds=wait_seconds)
     try:
         try:
@@ -107,6 +107,6 @@ def run_readonly_sql(
     except duckdb.Error as exc:
         if "read-only" in str(exc).lower():
             raise ReadOnlyViolation(f"refused: {exc}") from exc
-        raise WarehouseError(f"query failed: {exc}") from exc
+        raise QueryError(f"query failed: {exc}") from exc
     finally:
         con.close()
