@@ -174,7 +174,7 @@ class Decider:
             seed, sim, days = same_event
             return Decision(status="duplicate", duplicate_of=seed.doc.key, similarity=round(sim, 4),
                             similarity_kind="same_event", story_key=seed.story_key or seed.doc.key,
-                            reason=(f"same event as seed {_label(seed.doc.key)}: published {days:.1f} days "
+                            reason=(f"same event as the seed ({_label(seed.doc.key)}): published {days:.1f} days "
                                     f"from it, word similarity {sim:.2f}"), **evidence)
 
         novel = novel_sentences(doc.text, self._known_texts, threshold=s.novelty_threshold)
