@@ -91,7 +91,7 @@ class Decider:
         self._known_texts = [s.text for s in seeds] + [u.text for u in updates]
         self._batch: dict[str, _Known] = {}
         self._bands: dict[tuple[int, int], list[str]] = {}
-        self._shingle_cache: dict[str, frozenset[int]] = {}
+        self._seed_vectors = {s.key: term_vector(_full_text(s)) for s in seeds}
 
     def _known(self, doc: Document, fp: Fingerprint | frozenset[int] | None, status: str | None) -> _Known:
         grams = fp if isinstance(fp, frozenset) else shingles(doc.text)
@@ -207,7 +207,7 @@ class Decider:
             days = abs((published - seed_at).total_seconds()) / 86400
             if days > self.settings.same_event_days:
                 continue
-            sim = cosine(vector, term_vector(_full_text(seed.doc)))
+            sim = cosine(vector, self._seed_vectors[seed.doc.key])
             if sim >= self.settings.same_event_similarity and (best is None or sim > best[1]):
                 best = (seed, sim, days)
         return best

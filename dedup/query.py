@@ -267,7 +267,7 @@ class Query:
         vocab = frozenset(docs[0]) | frozenset(docs[1])
         found: list[str] = []
         matched = _collect(self.root, False, docs, vocab, found)
-        return Match(matched=matched, terms=tuple(found) if matched else tuple(found))
+        return Match(matched=matched, terms=tuple(found))
 
     @property
     def terms(self) -> tuple[str, ...]:
