@@ -60,6 +60,7 @@ def extract_article(body: bytes, url: str) -> Extracted:
         if tree is None:
             return Extracted(text="", error="not an HTML document")
         canonical = _canonical_link(tree, url)
+        declared_language = (tree.get("lang") or tree.get("xml:lang") or "").split("-")[0].strip().lower()
         document = bare_extraction(tree, url=url or None, with_metadata=True, include_comments=False)
     except Exception as exc:  # trafilatura on hostile HTML: report it, never crash a batch
         LOGGER.warning("extraction failed for %s: %r", url, exc)
@@ -73,7 +74,7 @@ def extract_article(body: bytes, url: str) -> Extracted:
         author=document.author or "",
         published_at=_as_datetime(document.date),
         site=document.sitename or "",
-        language=document.language or "",
+        language=document.language or declared_language,
         canonical_url=canonical,
     )
 

@@ -181,10 +181,9 @@ def parse_feed(body: bytes, url: str, headers: Mapping[str, str] | None = None,
     content_type = response_headers.get("content-type", "").split(";", 1)[0].strip()
     bozo = parsed.get("bozo") and parsed.get("bozo_exception")
     if not items and not version and not feed.get("title"):
-        reason = f"not a feed: {content_type}" if content_type else "not a feed"
-        if bozo:
-            reason += f" ({bozo})"
-        return ParsedFeed(error=reason)
+        if content_type:
+            return ParsedFeed(error=f"not a feed: {content_type}")
+        return ParsedFeed(error=f"not a feed ({bozo})" if bozo else "not a feed")
     entries = []
     skipped = 0
     for item in items:

@@ -1,0 +1,84 @@
+"""extract_article on the page cases and on junk; ExtractionPool; the benchmark F1 gate."""
+from __future__ import annotations
+
+import gzip
+import json
+import pickle
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from extractors import ExtractionPool, Extracted, Page, extract_article
+from extractors_shingles import corpus_f1
+from extractors_testkit import CASES, SHARED
+
+PAGE_CASES = sorted((CASES / "pages").glob("*.html"))
+BENCHMARK = SHARED / "corpora" / "article-extraction-benchmark"
+F1_FLOOR = 0.95
+
+
+@pytest.mark.parametrize("case", PAGE_CASES, ids=[p.stem for p in PAGE_CASES])
+def test_page_case(case: Path) -> None:
+    expect = json.loads(case.with_suffix(".expect.json").read_text())
+    got = extract_article(case.read_bytes(), expect["url"])
+    assert got.error is None
+    assert got.canonical_url == expect["canonical_url"]
+    assert expect["title_contains"] in got.title
+    assert got.author == expect["author"]
+    assert got.site == expect["site"]
+    assert got.published_at == datetime.fromisoformat(expect["published_at"])
+    for wanted in expect["text_contains"]:
+        assert wanted in got.text
+    for boilerplate in expect["text_lacks"]:
+        assert boilerplate not in got.text
+
+
+def test_declared_language_is_reported() -> None:
+    got = extract_article((CASES / "pages" / "article.html").read_bytes(), "https://w.example/a")
+    assert got.language == "en"
+
+
+@pytest.mark.parametrize("body", [
+    b"", b"   ", b"\x00\x01\x02\xff" * 100, b"<html></html>", b"<html><head><title>t</title></head><body></body></html>",
+    b"%PDF-1.7\n" + b"\x00" * 1000, b"<" * 10000, b"<div>" * 5000,
+])
+def test_junk_gives_an_error_not_an_exception(body: bytes) -> None:
+    got = extract_article(body, "https://junk.example/page")
+    assert got.text == ""
+    assert got.error
+
+
+def test_extract_article_is_picklable_for_process_pools() -> None:
+    assert pickle.loads(pickle.dumps(extract_article)) is extract_article
+
+
+def test_pool_maps_pages_in_input_order_and_keeps_fetch_errors() -> None:
+    article = (CASES / "pages" / "article.html").read_bytes()
+    pages = [
+        Page("https://a.example/1", "https://a.example/1", 200, article, "text/html"),
+        Page("https://a.example/2", "https://a.example/2", None, error="timed out after 30 s"),
+        Page("https://a.example/3", "https://a.example/3", 200, b"<html></html>", "text/html"),
+        Page("https://a.example/4", "https://a.example/4", 200, article, "text/html"),
+    ]
+    with ExtractionPool(workers=2) as pool:
+        results = list(pool.map(pages))
+        single = pool.submit(article, "https://a.example/5").result(timeout=60)
+    assert [bool(r.text) for r in results] == [True, False, False, True]
+    assert results[1].error == "timed out after 30 s"
+    assert results[2].error
+    assert isinstance(single, Extracted) and "Xinjiang" in single.text
+
+
+@pytest.mark.skipif(not BENCHMARK.is_dir(), reason="needs ../shared/corpora/article-extraction-benchmark")
+def test_benchmark_f1_stays_above_floor() -> None:
+    truth = json.loads((BENCHMARK / "ground-truth.json").read_text())
+    keys = sorted(truth)
+    pages = [Page(truth[k].get("url", ""), truth[k].get("url", ""), 200,
+                  gzip.decompress((BENCHMARK / "html" / f"{k}.html.gz").read_bytes()), "text/html")
+             for k in keys]
+    with ExtractionPool() as pool:
+        predictions = [got.text for got in pool.map(pages, chunksize=8)]
+    precision, recall, f1 = corpus_f1([(truth[k]["articleBody"], p) for k, p in zip(keys, predictions)])
+    assert len(predictions) == 181
+    assert f1 >= F1_FLOOR, f"F1 {f1:.3f} (precision {precision:.3f}, recall {recall:.3f})"
