@@ -1,0 +1,73 @@
+"""Migrations: ordered, named, recorded, each in a transaction; views recreated after them."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from warehouse.connection import open_reader, open_writer
+from warehouse.errors import MigrationError
+from warehouse.schema import MIGRATIONS_DIR, available_migrations, migrate
+
+
+def test_migrating_twice_keeps_the_version_and_records_each_migration_once(db_path: Path) -> None:
+    con = open_writer(db_path)
+    first = migrate(con)
+    second = migrate(con)
+    history = con.execute("SELECT version, name FROM schema_migrations ORDER BY version").fetchall()
+    con.close()
+    assert first == second == available_migrations()[-1].version
+    assert history == [(m.version, m.name) for m in available_migrations()]
+    assert (1, "initial") in history
+
+
+def test_public_views_exist_after_migration(db_path: Path) -> None:
+    open_writer(db_path).close()
+    con = open_reader(db_path)
+    views = {row[0] for row in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    con.close()
+    assert {"articles", "updates", "sources", "runs"} <= views
+
+
+def _migrations_copy(tmp_path: Path) -> tuple[Path, int]:
+    """A copy of the real migrations and the version of the last one."""
+    directory = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS_DIR, directory)
+    return directory, available_migrations(directory)[-1].version
+
+
+def test_a_later_migration_file_is_applied_in_order_and_recorded(tmp_path: Path) -> None:
+    directory, last = _migrations_copy(tmp_path)
+    (directory / f"{last + 2:04d}_later.sql").write_text("ALTER TABLE earlier ADD COLUMN later INTEGER;")
+    (directory / f"{last + 1:04d}_earlier.sql").write_text("CREATE TABLE earlier (x INTEGER);")
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    assert migrate(con, directory) == last + 2
+    names = [row[0] for row in con.execute("SELECT name FROM schema_migrations ORDER BY version").fetchall()]
+    assert names[0] == "initial" and names[-2:] == ["earlier", "later"]
+    con.execute("SELECT later FROM earlier").fetchall()  # the later migration ran after the earlier one
+    con.close()
+
+
+def test_a_failing_migration_is_rolled_back_and_not_recorded(tmp_path: Path) -> None:
+    directory, last = _migrations_copy(tmp_path)
+    broken = f"{last + 1:04d}_broken.sql"
+    (directory / broken).write_text("CREATE TABLE half_done (x INTEGER);\nSELECT * FROM no_such_table;")
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    with pytest.raises(MigrationError, match=f"migration {broken} failed"):
+        migrate(con, directory)
+    assert con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == last
+    tables = {row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    con.close()
+    assert "half_done" not in tables
+
+
+def test_a_renamed_migration_is_refused(tmp_path: Path) -> None:
+    directory, _ = _migrations_copy(tmp_path)
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    migrate(con, directory)
+    (directory / "0001_initial.sql").rename(directory / "0001_renamed.sql")
+    with pytest.raises(MigrationError, match="recorded as 'initial'"):
+        migrate(con, directory)
+    con.close()
