@@ -1,0 +1,109 @@
+"""A Prefect API for one command: the one PREFECT_API_URL names, or a local server we start and stop.
+
+Prefect's temporary in-process API loses most task-run records and prints "Error flushing
+events" tracebacks when the process exits, so a pass run from the CLI starts `prefect server`
+as a child process instead, waits until the flow run's records are in, and stops it quietly.
+The server's own output goes to a log file, never to the user's terminal.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+LOGGER = logging.getLogger(__name__)
+
+START_TIMEOUT = 90.0
+
+
+class PrefectServerError(RuntimeError):
+    """The local Prefect server could not be started."""
+
+
+def prefect_home() -> Path:
+    return Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _server_env(home: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_UI_ENABLED": "false",
+        # A pass needs the recorders (task runs, events), not the scheduler of deployments.
+        "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
+        "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED": "false",
+        "PREFECT_SERVER_SERVICES_FOREMAN_ENABLED": "false",
+        "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
+    })
+    env.pop("PREFECT_API_URL", None)
+    return env
+
+
+def wait_healthy(api_url: str, proc: subprocess.Popen | None, log_path: Path | None, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    with httpx.Client(timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            if proc is not None and proc.poll() is not None:
+                tail = log_path.read_text(errors="replace")[-2000:] if log_path and log_path.exists() else ""
+                raise PrefectServerError(f"the local Prefect server exited with code {proc.returncode}:\n{tail}")
+            with contextlib.suppress(httpx.HTTPError):
+                if client.get(f"{api_url}/health").status_code == 200:
+                    return
+            time.sleep(0.2)
+    raise PrefectServerError(f"the local Prefect server did not answer within {timeout:.0f} s (log: {log_path})")
+
+
+@contextlib.contextmanager
+def local_prefect_api() -> Iterator[str]:
+    """Yield the API URL in use; start a private local server when PREFECT_API_URL is unset."""
+    configured = os.environ.get("PREFECT_API_URL")
+    if configured:
+        yield configured
+        return
+    home = prefect_home()
+    home.mkdir(parents=True, exist_ok=True)
+    log_path = home / "newswatch-server.log"
+    port = _free_port()
+    api_url = f"http://127.0.0.1:{port}/api"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=_server_env(home),
+            start_new_session=True,
+        )
+    try:
+        wait_healthy(api_url, proc, log_path, START_TIMEOUT)
+        os.environ["PREFECT_API_URL"] = api_url
+        yield api_url
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+        _stop(proc)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)

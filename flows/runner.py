@@ -1,0 +1,53 @@
+"""Run one monitor pass from the CLI: a Prefect API, the flow run, its records flushed, a summary."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from pathlib import Path
+
+from flows.config import WatchConfig
+from flows.prefect_api import local_prefect_api
+
+LOGGER = logging.getLogger(__name__)
+
+
+def _quiet_prefect(verbose: bool) -> None:
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+        os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+
+
+def run_monitor_pass(watch: WatchConfig, db_path: Path, *, verbose: bool = False, progress: bool = False):
+    """Run the monitor flow once and return its PassSummary."""
+    _quiet_prefect(verbose)
+    with local_prefect_api():
+        from flows.monitor import monitor  # imported after PREFECT_API_URL is set: Prefect reads it at import
+
+        state = asyncio.run(monitor(str(watch.path), str(db_path), show_progress=progress, return_state=True))
+        summary = state.result()
+        _flush_records(state, expected_tasks=summary.task_runs)
+    return summary
+
+
+def _flush_records(state, expected_tasks: int, timeout: float = 15.0) -> None:
+    """Wait until the API holds every task run of this flow run, so stopping the server loses none."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    EventsWorker.drain_all(timeout=timeout)
+    APILogWorker.drain_all(timeout=timeout)
+    flow_run_id = state.state_details.flow_run_id
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+            done = [r for r in runs if r.state is not None and r.state.is_final()]
+            if len(done) >= expected_tasks:
+                return
+            time.sleep(0.2)
+    LOGGER.warning("the Prefect API recorded fewer task runs than ran (expected %d)", expected_tasks)
