@@ -23,12 +23,15 @@ def _quiet_prefect(verbose: bool) -> None:
 def run_monitor_pass(watch: WatchConfig, db_path: Path, *, verbose: bool = False, progress: bool = False):
     """Run the monitor flow once and return its PassSummary."""
     _quiet_prefect(verbose)
-    with local_prefect_api():
-        from flows.monitor import monitor  # imported after PREFECT_API_URL is set: Prefect reads it at import
+    with local_prefect_api() as api_url:
+        from prefect.settings import PREFECT_API_URL, temporary_settings
 
-        state = asyncio.run(monitor(str(watch.path), str(db_path), show_progress=progress, return_state=True))
-        summary = state.result()
-        _flush_records(state, expected_tasks=summary.task_runs)
+        with temporary_settings(updates={PREFECT_API_URL: api_url}):
+            from flows.monitor import monitor
+
+            state = asyncio.run(monitor(str(watch.path), str(db_path), show_progress=progress, return_state=True))
+            summary = state.result()
+            _flush_records(state, expected_tasks=summary.task_runs)
     return summary
 
 
