@@ -1,0 +1,214 @@
+"""Fetcher and poll_source against a real HTTP server on 127.0.0.1: conditional GET, redirects, robots, manners."""
+from __future__ import annotations
+
+import gzip
+import time
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler
+
+from extractors import FetchSettings, Fetcher, Page, PollResult, Source, SourceState, poll_source
+from extractors_testkit import CASES, LocalServer, run
+
+RSS = (CASES / "feeds" / "rss20.xml").read_bytes()
+RELATIVE = (CASES / "feeds" / "relative-links.xml").read_bytes()
+ARTICLE = (CASES / "pages" / "article.html").read_bytes()
+
+
+def local(server: LocalServer, **changes: object) -> FetchSettings:
+    """Settings that allow exactly this local server."""
+    return replace(FetchSettings(allow_private_hosts=frozenset({server.host_port})), **changes)
+
+
+def poll(settings: FetchSettings, url: str, state: SourceState | None = None) -> PollResult:
+    async def go() -> PollResult:
+        async with Fetcher(settings) as fetcher:
+            return await poll_source(fetcher, Source(url=url, name="test"), state or SourceState())
+    return run(go())
+
+
+def page(settings: FetchSettings, url: str) -> Page:
+    async def go() -> Page:
+        async with Fetcher(settings) as fetcher:
+            return await fetcher.fetch_page(url)
+    return run(go())
+
+
+def conditional_feed(request: BaseHTTPRequestHandler) -> None:
+    if request.headers.get("If-None-Match") == '"v1"':
+        request.send_response(304)
+        request.send_header("ETag", '"v1"')
+        request.end_headers()
+        return
+    request.send_response(200)
+    request.send_header("Content-Type", "application/rss+xml")
+    request.send_header("ETag", '"v1"')
+    request.send_header("Last-Modified", "Tue, 14 Sep 2021 10:00:00 GMT")
+    request.send_header("Content-Length", str(len(RSS)))
+    request.end_headers()
+    request.wfile.write(RSS)
+
+
+def test_poll_then_conditional_poll_gives_304_without_body(server: LocalServer) -> None:
+    url = server.add_handler("/feed.xml", conditional_feed)
+    first = poll(local(server), url)
+    assert first.status == "ok"
+    assert [e.title for e in first.entries][:2] == ["Bachelet seeks access to Xinjiang",
+                                                    "Council to debate the assessment"]
+    assert (first.etag, first.last_modified) == ('"v1"', "Tue, 14 Sep 2021 10:00:00 GMT")
+
+    second = poll(local(server), url, SourceState(etag=first.etag, last_modified=first.last_modified))
+    assert second.status == "not_modified"
+    assert second.http_status == 304 and second.entries == ()
+    assert second.etag == '"v1"'
+    sent = server.requests[-1][1]
+    assert sent["if-none-match"] == '"v1"'
+    assert sent["if-modified-since"] == "Tue, 14 Sep 2021 10:00:00 GMT"
+    assert "newswatch" in sent["user-agent"]
+
+
+def test_fetch_feed_returns_no_body_for_304(server: LocalServer) -> None:
+    url = server.add_handler("/feed.xml", conditional_feed)
+
+    async def go() -> tuple[int, bytes]:
+        async with Fetcher(local(server)) as fetcher:
+            response = await fetcher.fetch_feed(url, SourceState(etag='"v1"'))
+            return response.status, response.body
+    assert run(go()) == (304, b"")
+
+
+def test_relative_links_resolve_against_the_final_feed_url(server: LocalServer) -> None:
+    server.add("/feeds/asia/rss.xml", RELATIVE, content_type="application/rss+xml")
+    url = server.redirect("/old-feed", "/feeds/asia/rss.xml", 301)
+    result = poll(local(server), url)
+    assert result.status == "ok"
+    assert result.entries[0].link == server.url("/world/asia/bachelet-xinjiang.html")
+    assert result.entries[1].link == server.url("/feeds/asia/stories/council-vote.html?id=7")
+
+
+def test_poll_errors_are_readable(server: LocalServer) -> None:
+    broken = server.add("/500", "oops", 500)
+    html = server.add("/home", "<html><body><p>hello</p></body></html>", content_type="text/html; charset=utf-8")
+    missing = server.url("/nothing-here")
+    assert (poll(local(server), broken).error, poll(local(server), broken).http_status) == ("HTTP 500", 500)
+    assert poll(local(server), missing).error == "HTTP 404"
+    assert poll(local(server), html).error == "not a feed: text/html"
+    refused = poll(FetchSettings(), broken)
+    assert refused.status == "error" and refused.error == "refused: 127.0.0.1 is a loopback address"
+
+
+def test_page_redirects_are_recorded(server: LocalServer) -> None:
+    server.add("/article", ARTICLE, content_type="text/html; charset=utf-8")
+    server.redirect("/b", "/article", 302)
+    start = server.redirect("/a?utm_source=x", server.url("/b"), 301)
+    got = page(local(server), start)
+    assert got.error is None and got.status == 200
+    assert got.requested_url == start
+    assert got.final_url == server.url("/article")
+    assert got.redirects == (server.url("/b"), server.url("/article"))
+    assert got.body == ARTICLE
+
+
+def test_page_of_unwanted_type_is_refused_before_its_body(server: LocalServer) -> None:
+    url = server.add("/report.pdf", b"%PDF-1.7" + b"\0" * 10000, content_type="application/pdf")
+    got = page(local(server), url)
+    assert got.error == "not a web page: application/pdf"
+    assert got.body == b""
+
+
+def test_gzip_page_is_decoded(server: LocalServer) -> None:
+    url = server.add("/gz", gzip.compress(ARTICLE), content_type="text/html", content_encoding="gzip")
+    assert page(local(server), url).body == ARTICLE
+
+
+def test_robots_disallow_is_honoured(server: LocalServer) -> None:
+    server.add("/robots.txt", "User-agent: *\nDisallow: /private/\n\nUser-agent: newswatch\nDisallow: /no-bots/\n"
+               "Allow: /\n", content_type="text/plain")
+    secret = server.add("/private/page", ARTICLE, content_type="text/html")
+    for_us = server.add("/no-bots/page", ARTICLE, content_type="text/html")
+    public = server.add("/public/page", ARTICLE, content_type="text/html")
+
+    async def go() -> list[Page]:
+        async with Fetcher(local(server)) as fetcher:
+            return [await fetcher.fetch_page(u) for u in (for_us, public, public)]
+    blocked, allowed, again = run(go())
+    assert blocked.error == "disallowed by robots.txt"
+    assert allowed.error is None and again.error is None
+    assert server.paths().count("/robots.txt") == 1  # cached per host
+    assert "/no-bots/page" not in server.paths()
+    assert page(local(server, respect_robots=False), for_us).error is None
+    assert page(local(server), secret).error is None  # the * group does not apply to newswatch's own group
+
+
+def test_robots_server_error_means_disallow(server: LocalServer) -> None:
+    server.add("/robots.txt", "down", 503)
+    url = server.add("/page", ARTICLE, content_type="text/html")
+    got = page(local(server), url)
+    assert got.error == "robots.txt unavailable (HTTP 503): not fetching"
+    assert "/page" not in server.paths()
+
+
+def test_long_retry_after_fails_with_retry_time_and_spares_the_host(server: LocalServer) -> None:
+    url = server.add("/feed.xml", "slow down", 429, retry_after="3600")
+    other = server.add("/other.xml", RSS, content_type="application/rss+xml")
+
+    async def go() -> tuple[PollResult, PollResult]:
+        async with Fetcher(local(server)) as fetcher:
+            first = await poll_source(fetcher, Source(url), SourceState())
+            second = await poll_source(fetcher, Source(other), SourceState())
+            return first, second
+    first, second = run(go())
+    assert first.status == "error" and first.http_status == 429
+    assert first.error is not None and first.error.startswith("HTTP 429: 127.0.0.1 asks to retry after ")
+    assert first.retry_after is not None and first.retry_after.tzinfo is not None
+    assert second.status == "error" and second.retry_after == first.retry_after
+    assert server.paths() == ["/feed.xml"]  # the second request never reached the host
+
+
+def test_short_retry_after_is_waited_for_once(server: LocalServer) -> None:
+    calls: list[int] = []
+
+    def flaky(request: BaseHTTPRequestHandler) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            request.send_response(503)
+            request.send_header("Retry-After", "0")
+            request.send_header("Content-Length", "0")
+            request.end_headers()
+            return
+        request.send_response(200)
+        request.send_header("Content-Type", "application/rss+xml")
+        request.send_header("Content-Length", str(len(RSS)))
+        request.end_headers()
+        request.wfile.write(RSS)
+
+    result = poll(local(server), server.add_handler("/feed.xml", flaky))
+    assert result.status == "ok" and len(calls) == 2
+
+
+def test_state_retry_after_in_the_future_defers_the_poll(server: LocalServer) -> None:
+    from datetime import UTC, datetime, timedelta
+    later = datetime.now(UTC) + timedelta(hours=1)
+    url = server.add("/feed.xml", RSS, content_type="application/rss+xml")
+    result = poll(local(server), url, SourceState(retry_after=later))
+    assert result.status == "error" and result.retry_after == later
+    assert server.paths() == []
+
+
+def test_per_host_concurrency_is_capped(server: LocalServer) -> None:
+    def slow(request: BaseHTTPRequestHandler) -> None:
+        time.sleep(0.1)
+        request.send_response(200)
+        request.send_header("Content-Type", "text/html")
+        request.send_header("Content-Length", str(len(ARTICLE)))
+        request.end_headers()
+        request.wfile.write(ARTICLE)
+
+    urls = [server.add_handler(f"/p{i}", slow) for i in range(8)]
+
+    async def go() -> list[Page]:
+        import asyncio
+        async with Fetcher(local(server, per_host_concurrency=2, respect_robots=False)) as fetcher:
+            return await asyncio.gather(*(fetcher.fetch_page(u) for u in urls))
+    pages = run(go())
+    assert all(p.error is None for p in pages)
+    assert server.max_in_flight <= 2
