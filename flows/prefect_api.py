@@ -39,16 +39,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _server_env(home: Path) -> dict[str, str]:
+def _server_env(home: Path, scheduler: bool) -> dict[str, str]:
     env = dict(os.environ)
+    on = "true" if scheduler else "false"
     env.update({
         "PREFECT_HOME": str(home),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_SERVER_UI_ENABLED": "false",
-        # A pass needs the recorders (task runs, events), not the scheduler of deployments.
-        "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
-        "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED": "false",
-        "PREFECT_SERVER_SERVICES_FOREMAN_ENABLED": "false",
+        "PREFECT_SERVER_UI_ENABLED": on,
+        # A single pass needs the recorders (task runs, events), not the scheduler of deployments.
+        "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": on,
+        "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED": on,
+        "PREFECT_SERVER_SERVICES_FOREMAN_ENABLED": on,
         "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
     })
     env.pop("PREFECT_API_URL", None)
@@ -70,8 +71,11 @@ def wait_healthy(api_url: str, proc: subprocess.Popen | None, log_path: Path | N
 
 
 @contextlib.contextmanager
-def local_prefect_api() -> Iterator[str]:
-    """Yield the API URL in use; start a private local server when PREFECT_API_URL is unset."""
+def local_prefect_api(scheduler: bool = False) -> Iterator[str]:
+    """Yield the API URL in use; start a private local server when PREFECT_API_URL is unset.
+
+    `scheduler` turns on the services that run deployments on schedule (for `newswatch serve`).
+    """
     configured = os.environ.get("PREFECT_API_URL")
     if configured:
         yield configured
@@ -84,7 +88,7 @@ def local_prefect_api() -> Iterator[str]:
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=_server_env(home),
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=_server_env(home, scheduler),
             start_new_session=True,
         )
     try:
