@@ -22,13 +22,14 @@ _PRAGMA = re.compile(r"^\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*pragma\b", re.IGNORECA
 _EXPLAIN_ANALYZE = re.compile(r"^\s*explain\s+analy[sz]e\b", re.IGNORECASE)
 
 
-def _parser() -> duckdb.DuckDBPyConnection:
+def _parser(sql: str) -> duckdb.DuckDBPyConnection:
     # An empty in-memory database is enough to parse; never let parsing reach for the network.
     con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False})
-    try:
-        load_fts(con)  # so that PRAGMA create_fts_index parses (and is then refused as a write)
-    except (duckdb.Error, WarehouseError):
-        LOGGER.debug("fts extension unavailable to the SQL parser", exc_info=True)
+    if "pragma" in sql.lower():
+        try:
+            load_fts(con)  # so that PRAGMA create_fts_index parses (and is then refused as a write)
+        except (duckdb.Error, WarehouseError):
+            LOGGER.debug("fts extension unavailable to the SQL parser", exc_info=True)
     return con
 
 
@@ -55,7 +56,7 @@ def _check(parser: duckdb.DuckDBPyConnection, statement: duckdb.Statement) -> No
 
 def read_statements(sql: str) -> list[duckdb.Statement]:
     """Parse `sql` with DuckDB; raise ReadOnlyViolation if any statement could write or change settings."""
-    parser = _parser()
+    parser = _parser(sql)
     try:
         try:
             statements = parser.extract_statements(sql)
@@ -88,10 +89,11 @@ def run_readonly_sql(
         raise QueryError(f"the query has no parameter {', '.join('$' + u for u in unused)}")
     con = open_reader(Path(path), wait_seconds=wait_seconds)
     try:
-        try:
-            load_fts(con)  # lets queries use fts_main_article.match_bm25
-        except (duckdb.Error, WarehouseError):
-            LOGGER.debug("fts extension unavailable", exc_info=True)
+        if "fts_main" in sql.lower():  # loading costs time; only queries of the index need it
+            try:
+                load_fts(con)  # lets queries use fts_main_article.match_bm25
+            except (duckdb.Error, WarehouseError):
+                LOGGER.debug("fts extension unavailable", exc_info=True)
         # Even a statement that slipped past the parser check cannot touch files or settings now.
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
