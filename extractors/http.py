@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
-from extractors.addresses import AllowPrivate, GuardedBackend, check_literal
+from extractors.addresses import AllowPrivate, GuardedBackend, check_literal, host_key
 from extractors.decoding import ACCEPT_ENCODING, BoundedDecoder
 from extractors.errors import (
     BadStatusError,
@@ -40,6 +41,13 @@ PAGE_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,text/*;q=0.
 MAX_ROBOTS_BYTES = 512 * 1024
 
 
+def _host_port(item: object) -> str:
+    host, _, port = str(item).strip().rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f'allow_private_hosts entries are "host:port", got {item!r}')
+    return host_key(host, int(port))
+
+
 @dataclass(frozen=True)
 class FetchSettings:
     """Limits and manners of a Fetcher."""
@@ -55,6 +63,12 @@ class FetchSettings:
     max_retry_wait: float = 5.0  # wait at most this long for a host's Retry-After, else fail
     allow_private_hosts: AllowPrivate = False  # True, or frozenset of "host:port" allowed to be private
     respect_robots: bool = True
+
+    def __post_init__(self) -> None:
+        allow = self.allow_private_hosts
+        if not isinstance(allow, bool):
+            # Accept any collection of "host:port" (a TOML list, a set) and spell it as the guard does.
+            object.__setattr__(self, "allow_private_hosts", frozenset(_host_port(item) for item in allow))
 
 
 @dataclass(frozen=True)
@@ -131,7 +145,10 @@ class Fetcher:
         transport = httpx.AsyncHTTPTransport(retries=0, trust_env=False)
         # The pool's network backend is where connections are opened: resolve and check there, so a
         # DNS answer that changes between check and connect (rebinding) cannot reach a private address.
-        transport._pool._network_backend = GuardedBackend(s.allow_private_hosts)  # noqa: SLF001
+        pool = transport._pool  # noqa: SLF001 (httpx 0.28 offers no public hook for the network backend)
+        if not isinstance(pool, httpcore.AsyncConnectionPool) or not hasattr(pool, "_network_backend"):
+            raise RuntimeError("this httpx/httpcore version cannot take the SSRF-guarded network backend")
+        pool._network_backend = GuardedBackend(s.allow_private_hosts)  # noqa: SLF001
         self._client = httpx.AsyncClient(
             transport=transport,
             follow_redirects=False,

@@ -212,3 +212,19 @@ def test_per_host_concurrency_is_capped(server: LocalServer) -> None:
     pages = run(go())
     assert all(p.error is None for p in pages)
     assert server.max_in_flight <= 2
+
+
+def test_charset_from_the_http_header_decodes_the_feed(server: LocalServer) -> None:
+    feed = ("<rss version='2.0'><channel><title>Genève</title><item><title>Haut-Commissariat: visite à Ürümqi"
+            "</title><link>https://latin.example/a</link></item></channel></rss>").encode("iso-8859-1")
+    url = server.add("/latin.xml", feed, content_type="application/rss+xml; charset=iso-8859-1")
+    result = poll(local(server), url)
+    assert result.status == "ok"
+    assert result.entries[0].title == "Haut-Commissariat: visite à Ürümqi"
+
+
+def test_allow_list_accepts_any_collection_of_host_port(server: LocalServer) -> None:
+    url = server.add("/page", ARTICLE, content_type="text/html")
+    listed = FetchSettings(allow_private_hosts=[server.host_port], respect_robots=False)  # type: ignore[arg-type]
+    assert listed.allow_private_hosts == frozenset({server.host_port})
+    assert page(listed, url).error is None
