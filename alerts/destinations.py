@@ -6,18 +6,12 @@ import logging
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
-import apprise
-
 from alerts.errors import DestinationError
 
 LOGGER = logging.getLogger(__name__)
 
-# The body each apprise format wants: what a channel renders natively.
-_BODY_FORMATS = {
-    apprise.NotifyFormat.HTML: "html",
-    apprise.NotifyFormat.MARKDOWN: "markdown",
-    apprise.NotifyFormat.TEXT: "text",
-}
+# apprise's NotifyFormat values; a channel gets the body it renders natively.
+_BODY_FORMATS = ("html", "markdown", "text")
 
 
 @dataclass(frozen=True)
@@ -54,6 +48,8 @@ def destination_id(url: str) -> str:
 
 def parse_destination(url: str, position: int = 1) -> Destination:
     """A Destination for an apprise URL; DestinationError (naming only the scheme) when apprise cannot use it."""
+    import apprise  # imported on use: it takes a third of a second, and most commands never send
+
     url = url.strip()
     scheme = url.split("://", 1)[0] if "://" in url else "?"
     plugin = apprise.Apprise.instantiate(url, asset=apprise_asset(), suppress_exceptions=True)
@@ -62,8 +58,9 @@ def parse_destination(url: str, position: int = 1) -> Destination:
     preferred = plugin.notify_format
     if isinstance(preferred, (tuple, list)):
         preferred = preferred[0]
-    return Destination(id=destination_id(url), display=plugin.url(privacy=True),
-                       body_format=_BODY_FORMATS.get(preferred, "text"), url=url)
+    value = getattr(preferred, "value", preferred)
+    body_format = value if value in _BODY_FORMATS else "text"
+    return Destination(id=destination_id(url), display=plugin.url(privacy=True), body_format=body_format, url=url)
 
 
 def parse_destinations(urls: tuple[str, ...] | list[str]) -> tuple[Destination, ...]:
@@ -75,7 +72,9 @@ def parse_destinations(urls: tuple[str, ...] | list[str]) -> tuple[Destination, 
     return tuple(result.values())
 
 
-def apprise_asset() -> apprise.AppriseAsset:
+def apprise_asset():  # -> apprise.AppriseAsset
     """Settings for every apprise object of newswatch."""
+    import apprise
+
     # Memory-only persistent store: apprise must not write cache files into the user's home.
     return apprise.AppriseAsset(storage_mode="memory")

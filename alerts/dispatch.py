@@ -12,7 +12,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-import apprise
 import duckdb
 
 from alerts.build import build_digest
@@ -119,6 +118,8 @@ def _apprise_quiet() -> Iterator[None]:
 
 def deliver(destination: Destination, digest: Digest, body: str, now: datetime | None = None) -> Delivery:
     """Send one rendered digest to one destination; the outcome (never an exception) as a ledger row."""
+    import apprise
+
     notifier = apprise.Apprise(asset=apprise_asset())
     notifier.add(destination.url)
     error: str | None = None

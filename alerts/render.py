@@ -25,13 +25,20 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 # raw HTML and entities, tables, strikethrough. Backslash-escaping them makes them literal.
 _MD_INLINE = re.compile(r"([\\`*_\[\]<>&|~])")
 # Block markers that only matter at the start of a line: headings, lists, quotes, ordered lists.
-_MD_LINE_START = re.compile(r"^(\s*)([#+\->=]|\d+[.)])")
+_MD_LINE_START = re.compile(r"^(\s*)(?:([#+\->=])|(\d+)([.)]))")
 
 
 def markdown_text(text: str | None) -> str:
     """`text` as literal Markdown: brackets, asterisks, underscores, backticks and angle brackets escaped."""
     escaped = _MD_INLINE.sub(r"\\\1", one_line(text))
-    return _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), escaped)
+    return _MD_LINE_START.sub(_escape_line_start, escaped)
+
+
+def _escape_line_start(match: re.Match[str]) -> str:
+    # '# x' -> '\# x'; an ordered-list marker is escaped at its dot: '1. x' -> '1\. x'.
+    if match.group(2):
+        return match.group(1) + "\\" + match.group(2)
+    return match.group(1) + match.group(3) + "\\" + match.group(4)
 
 
 def safe_url(url: str | None) -> str:

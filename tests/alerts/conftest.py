@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from alerts_servers import SmtpServer, WebhookServer, free_port
 from alerts_world import World, build_world
 
 
@@ -24,3 +25,19 @@ def reader(world_db: tuple[Path, World]) -> Iterator[duckdb.DuckDBPyConnection]:
     con.execute("SET TimeZone = 'UTC'")
     yield con
     con.close()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server on 127.0.0.1 that requires the test login."""
+    server = SmtpServer(port=free_port()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def webhook_server() -> Iterator[WebhookServer]:
+    """A real HTTP server on 127.0.0.1 receiving apprise's json:// posts."""
+    server = WebhookServer(port=free_port()).start()
+    yield server
+    server.stop()
