@@ -75,8 +75,12 @@ def run(
         raise fail(str(exc)) from None
     from flows.runner import run_monitor_pass
 
+    from warehouse.errors import WarehouseBusyError
+
     try:
         summary = run_monitor_pass(watch, db_path, verbose=verbose, progress=sys.stdout.isatty())
+    except WarehouseBusyError as exc:
+        raise fail(str(exc), code=1) from None
     except Exception as exc:  # the one place an unexpected failure becomes a message and exit 1
         LOGGER.debug("monitor pass failed", exc_info=True)
         raise fail(f"the pass failed: {type(exc).__name__}: {exc}", code=1) from None

@@ -20,6 +20,7 @@ from extractors import ExtractionPool, Fetcher, PollResult, Source, SourceState,
 from flows import pipeline
 from flows.config import load_config
 from flows.progress import PassProgress
+from warehouse.passlock import exclusive_pass
 from warehouse.store import Warehouse
 
 LOGGER = logging.getLogger(__name__)
@@ -71,7 +72,12 @@ async def monitor(config_path: str, db_path: str, show_progress: bool = False) -
     """One monitor pass of the watch at `config_path`, stored in the DuckDB file at `db_path`."""
     started = time.monotonic()
     watch = load_config(config_path)
-    warehouse = Warehouse(Path(db_path))
+    with exclusive_pass(Path(db_path)):
+        return await _monitor_pass(watch, Path(db_path), show_progress, started)
+
+
+async def _monitor_pass(watch, db_path: Path, show_progress: bool, started: float) -> PassSummary:
+    warehouse = Warehouse(db_path)
     run_id = warehouse.start_run(watch.name)
     counts = pipeline.PassCounts()
     task_runs = 0
@@ -80,6 +86,10 @@ async def monitor(config_path: str, db_path: str, show_progress: bool = False) -
         pipeline.store_seeds(watch, warehouse)
         sources = [Source(url=f.url, name=f.name) for f in watch.feeds]
         states = warehouse.source_states(watch.name, [s.url for s in sources])
+        now = datetime.now(timezone.utc)
+        deferred = [s for s in sources if pipeline.is_deferred(states.get(s.url), now)]
+        sources = [s for s in sources if s not in deferred]
+        counts.sources_deferred = len(deferred)
         with progress:
             async with Fetcher(pipeline.fetch_settings(watch)) as fetcher:
                 progress.start("polling sources", len(sources))
@@ -87,6 +97,7 @@ async def monitor(config_path: str, db_path: str, show_progress: bool = False) -
                     _polled(poll_source_task(fetcher, s, states.get(s.url) or SourceState()), progress)
                     for s in sources))
                 task_runs += len(sources)
+                polls = pipeline.with_backoff(polls, states, datetime.now(timezone.utc))
                 warehouse.record_polls(watch.name, polls, datetime.now(timezone.utc))
                 for poll in polls:
                     counts.sources_ok += poll.status == "ok"
@@ -103,7 +114,13 @@ async def monitor(config_path: str, db_path: str, show_progress: bool = False) -
         raise
     warehouse.finish_run(run_id, counts.run_counts(), status=status)
     reports = tuple(SourceReport(p.source.name, p.source.url, p.status, len(p.entries), p.error) for p in polls)
-    return PassSummary(watch.name, db_path, run_id, counts, reports, time.monotonic() - started, task_runs)
+    reports += tuple(SourceReport(s.name, s.url, "deferred", 0, _deferred_note(states[s.url])) for s in deferred)
+    return PassSummary(watch.name, str(db_path), run_id, counts, reports, time.monotonic() - started, task_runs)
+
+
+def _deferred_note(state: SourceState) -> str:
+    return (f"backing off after {state.consecutive_failures} failures in a row; "
+            f"next poll after {state.retry_after:%Y-%m-%d %H:%M} UTC")
 
 
 async def _polled(coro, progress: PassProgress):

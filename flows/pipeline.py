@@ -9,14 +9,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from dedup import Decider, DecisionSettings, Document, Fingerprint, fingerprint, parse_query, seed_document
 from dedup.types import Decision
-from extractors import Entry, Extracted, ExtractionPool, Fetcher, FetchSettings, Page, canonical_url
+from extractors import (Entry, Extracted, ExtractionPool, Fetcher, FetchSettings, Page, PollResult, SourceState,
+                        canonical_url)
+from extractors.backoff import next_poll_after
 from flows.config import WatchConfig
 from warehouse.records import ArticleRecord, RunCounts, StoredArticle
 from warehouse.store import Warehouse
@@ -75,6 +77,7 @@ class PassCounts:
     errors: int = 0
     aliases: int = 0
     pages_fetched: int = 0
+    sources_deferred: int = 0
 
     def add(self, other: PassCounts) -> None:
         for name in self.__dataclass_fields__:
@@ -82,6 +85,22 @@ class PassCounts:
 
     def run_counts(self) -> RunCounts:
         return RunCounts(**{f: getattr(self, f) for f in RunCounts.__dataclass_fields__})
+
+
+def is_deferred(state: SourceState | None, now: datetime) -> bool:
+    """A source in back-off (or asked to wait by Retry-After) is not polled this pass."""
+    return state is not None and state.retry_after is not None and state.retry_after > now
+
+
+def with_backoff(polls: Sequence[PollResult], states: dict[str, SourceState], now: datetime) -> list[PollResult]:
+    """Give each failed poll the time before which its source is left alone."""
+    out = []
+    for poll in polls:
+        if poll.status == "error" and poll.retry_after is None:
+            failures = (states.get(poll.source.url) or SourceState()).consecutive_failures + 1
+            poll = replace(poll, retry_after=next_poll_after(failures, now))
+        out.append(poll)
+    return out
 
 
 def fetch_settings(watch: WatchConfig) -> FetchSettings:
@@ -147,7 +166,11 @@ async def fetch_and_extract(fetcher: Fetcher, pool: ExtractionPool, candidates: 
         page = await fetcher.fetch_page(candidate.url)
         if page.error or not page.body:
             return Fetched(candidate, page, None)
-        extracted = await asyncio.wrap_future(pool.submit(page.body, page.final_url or candidate.url))
+        try:
+            extracted = await asyncio.wrap_future(pool.submit(page.body, page.final_url or candidate.url))
+        except Exception as exc:  # a crashed worker costs this page its text, never the pass
+            LOGGER.warning("extraction of %s failed: %r", candidate.url, exc)
+            extracted = Extracted(text="", error=f"extraction failed: {type(exc).__name__}")
         return Fetched(candidate, page, extracted)
 
     return list(await asyncio.gather(*(one(c) for c in candidates)))

@@ -15,7 +15,8 @@ def print_summary(out: Console, summary) -> None:
     failing = [s for s in summary.sources if s.status == "error"]
     out.print(f"newswatch: pass {summary.run_id} of watch '{summary.watch}' done in {summary.seconds:.1f} s "
               f"({summary.db_path})")
-    out.print(f"  sources: {c.sources_ok} ok, {c.sources_not_modified} not modified, {c.sources_failed} failed")
+    out.print(f"  sources: {c.sources_ok} ok, {c.sources_not_modified} not modified, {c.sources_failed} failed"
+              + (f", {c.sources_deferred} backing off" if c.sources_deferred else ""))
     out.print(f"  entries: {c.entries} seen, {c.pages_fetched} pages fetched")
     out.print(f"  articles: {c.new} new, {c.duplicates} duplicates, {c.irrelevant} irrelevant, {c.errors} errors"
               + (f", {c.aliases} known under another URL" if c.aliases else ""))

@@ -61,11 +61,14 @@ class StoredArticle:
     status: Status
     story_id: int | None
     content_hash: str | None = None
+    duplicate_of: int | None = None
 
     def to_document(self) -> Document:
-        """The dedup view of this article (key = the article id as text)."""
+        """The dedup view of this article (key = the article id as text), with its story and original."""
         return Document(
-            key=str(self.id), title=self.title, text=self.text, published_at=self.published_at, status=self.status
+            key=str(self.id), title=self.title, text=self.text, published_at=self.published_at, status=self.status,
+            duplicate_of=None if self.duplicate_of is None else str(self.duplicate_of),
+            story_key=None if self.story_id is None else str(self.story_id),
         )
 
 

@@ -55,7 +55,7 @@ _ARTICLE_SCHEMA = pa.schema(
         ("run_id", pa.int64()),
     ]
 )
-_STORED_COLUMNS = "a.id, a.url, coalesce(a.title, ''), coalesce(a.text, ''), a.published_at, a.status, a.story_id, a.content_hash"
+_STORED_COLUMNS = "a.id, a.url, coalesce(a.title, ''), coalesce(a.text, ''), a.published_at, a.status, a.story_id, a.content_hash, a.duplicate_of"
 
 
 def _utc(moment: datetime | None) -> datetime | None:

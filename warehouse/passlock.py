@@ -1,0 +1,57 @@
+"""One monitor pass per database at a time: an advisory file lock beside the DuckDB file.
+
+DuckDB's own lock is held only during a write transaction (readers get in between), so it
+cannot tell a second pass that one is already running; this lock can, and the kernel drops it
+when the holder dies, even by SIGKILL.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+from warehouse.errors import WarehouseBusyError
+
+LOGGER = logging.getLogger(__name__)
+
+
+def lock_path(db_path: Path) -> Path:
+    return Path(str(db_path) + ".pass.lock")
+
+
+@contextlib.contextmanager
+def exclusive_pass(db_path: Path, wait_seconds: float = 0.0) -> Iterator[None]:
+    """Hold the pass lock of `db_path`; wait up to `wait_seconds`, then raise WarehouseBusyError."""
+    path = lock_path(db_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise WarehouseBusyError(_busy_message(path, db_path)) from None
+                time.sleep(0.2)
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps({"pid": os.getpid(), "started": datetime.now(timezone.utc).isoformat(
+            timespec="seconds")}).encode())
+        yield
+    finally:
+        os.close(fd)  # closing drops the lock
+
+
+def _busy_message(path: Path, db_path: Path) -> str:
+    holder = ""
+    with contextlib.suppress(OSError, ValueError):
+        info = json.loads(path.read_text() or "{}")
+        holder = f" (pid {info.get('pid')}, started {info.get('started')})"
+    return f"another monitor pass is running on {db_path}{holder}; try again when it has finished"
