@@ -4,11 +4,15 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from alerts.errors import DestinationError
 
 LOGGER = logging.getLogger(__name__)
+
+# Options apprise adds to every URL it prints; they say nothing about where a digest went.
+_GENERIC_OPTIONS = frozenset({"overflow", "retry", "wait", "optional", "cto", "rto", "format", "emojis", "verify",
+                              "tz", "store", "method"})
 
 # apprise's NotifyFormat values; a channel gets the body it renders natively.
 _BODY_FORMATS = ("html", "markdown", "text")
@@ -60,7 +64,14 @@ def parse_destination(url: str, position: int = 1) -> Destination:
         preferred = preferred[0]
     value = getattr(preferred, "value", preferred)
     body_format = value if value in _BODY_FORMATS else "text"
-    return Destination(id=destination_id(url), display=plugin.url(privacy=True), body_format=body_format, url=url)
+    return Destination(id=destination_id(url), display=_short(plugin.url(privacy=True)), body_format=body_format,
+                       url=url)
+
+
+def _short(privacy_url: str) -> str:
+    parts = urlsplit(privacy_url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in _GENERIC_OPTIONS]
+    return urlunsplit(parts._replace(query=urlencode(query, safe="*@")))
 
 
 def parse_destinations(urls: tuple[str, ...] | list[str]) -> tuple[Destination, ...]:

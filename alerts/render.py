@@ -13,7 +13,7 @@ import jinja2
 
 from alerts.build import one_line
 from alerts.errors import UnknownFormat
-from alerts.model import Digest
+from alerts.model import Digest, Story
 
 LOGGER = logging.getLogger(__name__)
 
@@ -72,6 +72,11 @@ def period_text(digest: Digest) -> str:
     return f"{format_time(digest.period_start)} to {format_time(digest.period_end)}"
 
 
+def shows_story(story: Story) -> bool:
+    """Whether a story needs its own heading: several updates, or an update of an earlier article's story."""
+    return len(story.items) > 1 or story.title != story.items[0].title
+
+
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     """'1 update', '2 updates'."""
     return f"{count} {singular if count == 1 else (plural_form or singular + 's')}"
@@ -100,7 +105,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters.update(md=markdown_text, md_url=markdown_url, safe_url=safe_url, one_line=one_line,
                        date=format_date, time=format_time)
-    env.globals.update(plural=plural, period_text=period_text)
+    env.globals.update(plural=plural, period_text=period_text, shows_story=shows_story)
     return env
 
 
