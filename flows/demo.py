@@ -274,7 +274,7 @@ def shipped_watch_dir() -> Path:
     raise FileNotFoundError(f"the shipped watch {SHIPPED_WATCH} was not found next to the package or here")
 
 
-def write_watch_config(path: Path, server: WorldServer, name: str = "bachelet-xinjiang-demo",
+def write_watch_config(path: Path, server: WorldServer, name: str = "bachelet-xinjiang",
                        seeds: tuple[Path, ...] | None = None, query: str | None = None) -> Path:
     """A watch config polling every feed of the served world, with the shipped watch's seed and query."""
     from flows.config import load_config
@@ -318,8 +318,9 @@ def run_demo(out: Console, keep: Path | None) -> None:
     from flows.report import print_summary
     from flows.runner import run_monitor_pass
 
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     if keep is not None and keep.exists():
-        out.print(f"newswatch demo: {keep} exists already; --keep needs a new path", markup=False)
+        err.print(f"newswatch: {keep} exists already; --keep needs a new path", markup=False)
         raise typer.Exit(2)
     workdir = Path(tempfile.mkdtemp(prefix="newswatch-demo-"))
     db_path = keep if keep is not None else workdir / "demo.duckdb"
@@ -327,19 +328,24 @@ def run_demo(out: Console, keep: Path | None) -> None:
         with serve_world() as server:
             config = load_config(write_watch_config(workdir / "watch.toml", server))
             _introduce(out, server, config)
-            with local_prefect_api():  # one Prefect server for both passes
-                out.rule("Pass 1: the world as the watch first sees it")
-                print_summary(out, run_monitor_pass(config, db_path, progress=out.is_terminal))
-                server.batch = 2
-                out.rule("Pass 2: the same world later (new stories and copies; unchanged feeds answer 304)")
-                print_summary(out, run_monitor_pass(config, db_path, progress=out.is_terminal))
+            try:
+                with local_prefect_api():  # one Prefect server for both passes
+                    out.rule("Pass 1: the world as the watch first sees it")
+                    print_summary(out, run_monitor_pass(config, db_path, progress=out.is_terminal))
+                    server.batch = 2
+                    out.rule("Pass 2: the same world later, with more stories and copies")
+                    print_summary(out, run_monitor_pass(config, db_path, progress=out.is_terminal))
+            except Exception as exc:  # as `newswatch run` does: one line and exit 1, the details in the log
+                LOGGER.debug("demo pass failed", exc_info=True)
+                err.print(f"newswatch: the demo failed: {type(exc).__name__}: {exc}", markup=False)
+                raise typer.Exit(1) from None
         out.rule("What was found, and why")
         print_findings(out, db_path, config.name)
         out.print()
         if keep is not None:
             out.print(f"The database is kept at {keep}. Try:", markup=False)
             out.print(f'  newswatch sql --db {keep} "SELECT id, status, duplicate_of, title FROM articles"', markup=False)
-            out.print(f"  newswatch explain --db {keep} <url or id>", markup=False)
+            out.print(f"  newswatch explain --db {keep} <an id or URL from the tables above>", markup=False)
         else:
             out.print("The database was temporary and is removed now; `newswatch demo --keep demo.duckdb` keeps it.",
                       markup=False)
@@ -356,44 +362,48 @@ def _introduce(out: Console, server: WorldServer, config) -> None:
               f"the seed (what the reader already knows): {config.seeds[0]}", markup=False)
     out.print("  Each report becomes: new (an update), duplicate (a copy of something known), "
               "irrelevant (off topic) or error.", markup=False)
+    out.print("  Pass 2 sees the world later; feeds that did not change answer 304 and cost nothing.", markup=False)
 
 
 def print_findings(out: Console, db_path: Path, watch: str) -> None:
-    """Every article with its decision and reason, then the updates with the sentences that were new."""
+    """Every article with its decision and reason, pass by pass, then the updates and what was new in each."""
     from warehouse.connection import open_reader
 
     with open_reader(db_path) as con:
         rows = con.execute(
-            "SELECT id, run_id, status, coalesce(title, ''), url, reason, duplicate_of, left(text, 70) FROM articles "
+            "SELECT id, run_id, status, coalesce(title, ''), url, reason, duplicate_of, left(text, 60) FROM articles "
             "WHERE watch = ? ORDER BY id", [watch]).fetchall()
         updates = con.execute("SELECT id, title, url, published_at FROM updates WHERE watch = ?", [watch]).fetchall()
-        novel = {}
-        for (aid, *_rest) in updates:
-            novel[aid] = [s for (s,) in con.execute(
-                "SELECT sentence FROM novel_sentence WHERE article_id = ? ORDER BY position", [aid]).fetchall()]
-        aliases = dict(con.execute(
-            "SELECT article_id, count(*) FROM article_url WHERE watch = ? AND kind = 'alias' GROUP BY article_id",
-            [watch]).fetchall())
-    table = Table(show_lines=False, expand=True)
-    table.add_column("#", justify="right")
-    table.add_column("pass", justify="right")
-    table.add_column("status")
-    table.add_column("title", ratio=2, overflow="fold")
-    table.add_column("why", ratio=3, overflow="fold")
-    table.add_column("copy of", justify="right")
+        novel = {aid: [s for (s,) in con.execute(
+            "SELECT sentence FROM novel_sentence WHERE article_id = ? ORDER BY position", [aid]).fetchall()]
+            for aid, *_ in updates}
+        aliases = con.execute(
+            "SELECT url, article_id FROM article_url WHERE watch = ? AND kind = 'alias' ORDER BY article_id, url",
+            [watch]).fetchall()
     ids = {url: aid for aid, _, _, _, url, *_ in rows}
-    for aid, run_id, status, title, url, reason, dup, opening in rows:
-        label = title or url
-        if status == "seed":
-            label = f"{url.rsplit('/', 1)[-1]}: {opening} …"
-        for other, other_id in ids.items():  # a copy found in the same pass names its original by URL
-            reason = (reason or "").replace(other, f"#{other_id}")
-        if aliases.get(aid):
-            label += f" (+{aliases[aid]} other link{'s' if aliases[aid] > 1 else ''})"
-        style = STATUS_STYLE.get(status, "")
-        table.add_row(str(aid), str(run_id or "-"), f"[{style}]{status}[/]" if style else status,
-                      escape(label), escape(reason or ""), f"#{dup}" if dup else "")
-    out.print(table)
+    for run_id in sorted({r[1] for r in rows}, key=lambda r: (r is not None, r)):
+        title = "what the reader already knows" if run_id is None else f"found in pass {run_id}"
+        table = Table(title=title, title_justify="left", expand=True)
+        table.add_column("#", justify="right")
+        table.add_column("status")
+        table.add_column("title", ratio=2, overflow="fold")
+        table.add_column("why", ratio=3, overflow="fold")
+        table.add_column("copy of", justify="right")
+        for aid, _run, status, label, url, reason, dup, opening in (r for r in rows if r[1] == run_id):
+            if status == "seed":
+                label = f"{url.rsplit('/', 1)[-1]}: {opening} …"
+            reason = reason or ""
+            for other, other_id in ids.items():  # a copy found in the same pass names its original by URL
+                reason = reason.replace(other, f"#{other_id}")
+            style = STATUS_STYLE.get(status, "")
+            table.add_row(str(aid), f"[{style}]{status}[/]" if style else status, escape(label or url),
+                          escape(reason), f"#{dup}" if dup else "")
+        out.print(table)
+    if aliases:
+        out.print("Other links of stored articles (tracking parameters, AMP pages), stored once:")
+        for url, aid in aliases:
+            out.print(f"  {url}  ->  #{aid}", markup=False)
+    out.print()
     out.print(f"Updates: {len(updates)} (what a digest would send), newest first, with what was new in each:")
     for aid, title, url, published in updates:
         day = published.strftime("%Y-%m-%d") if published else "undated"
