@@ -173,7 +173,9 @@ def build_digest(
     items: list[StoryItem] = []
     for article_id, story_id, item_title, site, url, published_at, first_seen_at, text in shown:
         outlet = outlet_of(site, url)
-        sentences = tuple(novel.get(article_id, ())[:MAX_NOVEL_SENTENCES])
+        # The title is often stored as the first novel sentence; the digest shows it already.
+        shown_title = one_line(item_title).casefold()
+        sentences = tuple(s for s in novel.get(article_id, ()) if s.casefold() != shown_title)[:MAX_NOVEL_SENTENCES]
         items.append(StoryItem(
             article_id=article_id, story_id=story_id if story_id is not None else article_id,
             title=one_line(item_title) or url, outlet=outlet, url=url,

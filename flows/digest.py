@@ -113,15 +113,6 @@ Examples:
 """
 
 
-def _resolve(flag: Path | None, env: str, default: Path) -> Path:
-    return flag or Path(os.environ.get(env) or default)
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    print(f"newswatch: {message}", file=sys.stderr)
-    return typer.Exit(code)
-
-
 def _run_flow(config_path: Path, db_path: Path, since: str | None) -> DigestFlowResult:
     """Run the digest flow against the configured Prefect API, or a private local server."""
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
@@ -159,10 +150,10 @@ def digest_command(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the digest to FILE instead of stdout.", metavar="FILE")] = None,
     send: Annotated[bool, typer.Option("--send", help="Deliver to the watch's [digest] notify channels and record it.")] = False,
 ) -> None:
-    from flows.config import DEFAULT_CONFIG, DEFAULT_DB
+    # Imported here: flows.cli imports this module to register the command.
+    from flows.cli import fail as _fail, resolve_config, resolve_db
 
-    config_path = _resolve(config, "NEWSWATCH_CONFIG", DEFAULT_CONFIG)
-    db_path = _resolve(db, "NEWSWATCH_DB", DEFAULT_DB)
+    config_path, db_path = resolve_config(config), resolve_db(db)
     if fmt not in FORMATS:
         raise _fail(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
     try:

@@ -94,3 +94,15 @@ def test_titles_with_line_breaks_become_one_line(world_db):
     digest = build_digest(con, WATCH, since=NOW - timedelta(hours=3), now=NOW)
     con.close()
     assert digest.items[0].title == "Line one Bcc: victim@example.org"
+
+
+def test_title_is_not_repeated_as_a_novel_sentence(world_db):
+    import duckdb
+
+    path, _ = world_db
+    con = duckdb.connect(str(path))
+    add_update(con, title="Türk follows up", url="https://x.example/turk", site="X", published=NOW,
+               seen=NOW - timedelta(hours=1), novel=("Türk follows up", "Volker Türk met officials in Beijing."))
+    digest = build_digest(con, WATCH, since=NOW - timedelta(hours=2), now=NOW)
+    con.close()
+    assert digest.items[0].novel_sentences == ("Volker Türk met officials in Beijing.",)
