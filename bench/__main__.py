@@ -1,0 +1,142 @@
+"""`python -m bench`: measure the targets of newswatch on this machine and write docs/bench.md.
+
+Serves copies of the article-extraction benchmark's pages from local feeds, runs a pass and an
+all-304 pass against a fresh database (each in a fresh process, all on one Prefect server), times
+bare extraction and an empty flow in the same run, samples peak memory of the pass's process tree,
+and runs the lookup-against-archive and write micro-benchmarks. Needs ../shared (exit 2 without).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.corpus import CorpusMissing, load_benchmark
+from bench.extraction import bare_extraction_seconds, quality
+from bench.micro import lookup_vs_archive, write_throughput
+from bench.procs import run_child
+from bench.report import BenchResults, PassFigure
+from bench.world import BenchWorld
+
+LOGGER = logging.getLogger("bench")
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0],
+                                     epilog="example: python -m bench --quick --out /tmp/bench.md")
+    parser.add_argument("--quick", action="store_true", help="smaller run (362/724 pages, archive up to 100k)")
+    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared", help="the shared corpora folder")
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "bench.md", help="Markdown report to write")
+    parser.add_argument("--profile", action="store_true", help="cProfile each pass into the work folder")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (databases, logs, profiles)")
+    parser.add_argument("--only", choices=("quality", "passes", "lookup", "writes"), action="append",
+                        help="run only these parts (repeatable)")
+    return parser.parse_args(argv)
+
+
+def _say(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def _child_env(home: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                "PREFECT_LOGGING_LEVEL": "WARNING", "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore"})
+    return env
+
+
+def measure_passes(results: BenchResults, pages, sizes: list[int], work: Path, profile: bool) -> None:
+    """Passes at each size, the all-304 pass, the empty flow and the server start-up, on one server."""
+    from flows.prefect_api import local_prefect_api
+
+    home = work / "prefect-home"
+    os.environ["PREFECT_HOME"] = str(home)
+    os.environ.pop("PREFECT_API_URL", None)
+    with BenchWorld(pages) as world:
+        _say(f"bare sequential extract_article over {max(sizes)} served pages")
+        bare = bare_extraction_seconds(world, sizes)
+        _say("starting the local Prefect server")
+        began = time.perf_counter()
+        with local_prefect_api():
+            results.server_start_s = time.perf_counter() - began
+            env = _child_env(home)
+            _say("empty flow runs")
+            empty = run_child({"steps": [{"kind": "empty_flow"}] * 3}, work, env, "empty")
+            results.empty_flow_s = [s["seconds"] for s in empty.figures["steps"]]
+            results.import_prefect_s = empty.figures["import_prefect_s"]
+            results.import_flows_s = empty.figures["import_flows_s"]
+            for n in sorted(sizes):
+                config = world.write_watch(work / f"watch-{n}", n)
+                db = work / f"pass-{n}.duckdb"
+                step = {"kind": "pass", "config": str(config), "db": str(db)}
+                _say(f"pass over {n} new pages")
+                full = run_child({"steps": [step | ({"profile": str(work / f"pass-{n}.prof")} if profile else {})]},
+                                 work, env, f"pass-{n}")
+                _say(f"all-304 passes after {n} pages")
+                idle = run_child({"steps": [step, step]}, work, env, f"idle-{n}")
+                idle_s = [s["seconds"] for s in idle.figures["steps"]]
+                if n == min(sizes):
+                    results.idle_pass_s, results.idle_process_s = idle_s, idle.figures["process_s"]
+                ran = full.figures["steps"][0]
+                results.passes.append(PassFigure(n, ran["seconds"], full.figures["process_s"], bare[n], idle_s[0],
+                                                 full.peak_tree_rss_mb, full.peak_tree_pss_mb, ran["counts"]))
+                _say(f"  {n} pages: pass {ran['seconds']:.1f} s, bare {bare[n]:.1f} s, idle {idle_s[0]:.2f} s, "
+                     f"peak RSS {full.peak_tree_rss_mb:.0f} MB, counts {ran['counts']}")
+        results.notes.append(f"served requests: {world.requests}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        pages = load_benchmark(args.shared)
+    except CorpusMissing as exc:
+        print(f"bench: {exc} (looked in {args.shared}); the bench cannot run without it", file=sys.stderr)
+        return 2
+    parts = set(args.only or ("quality", "passes", "lookup", "writes"))
+    sizes = [362, 724] if args.quick else [1000, 2000]
+    archive = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
+    results = BenchResults(machine=f"{platform.node() or 'this machine'}: {os.cpu_count()} cores, "
+                                   f"Python {platform.python_version()}, load average at start "
+                                   f"{os.getloadavg()[0]:.1f}")
+    work = Path(tempfile.mkdtemp(prefix="newswatch-bench-"))
+    try:
+        if "quality" in parts:
+            _say("extraction quality on the 181 benchmark pages")
+            results.quality = quality(pages)
+        if "passes" in parts:
+            measure_passes(results, pages, sizes, work, args.profile)
+        if "lookup" in parts:
+            _say(f"LSH lookup against {', '.join(f'{n:,}' for n in archive)} stored signatures")
+            results.lookups = lookup_vs_archive(work / "lookup.duckdb", archive)
+        if "writes" in parts:
+            _say("write throughput")
+            texts = [p.truth for p in pages]
+            rows = 640 if args.quick else 2000
+            results.writes = [write_throughput(work / f"writes-{b}.duckdb", texts, b, rows) for b in (64, 500)]
+        results.notes.append(f"load average at the end: {os.getloadavg()[0]:.1f} (other work on the machine "
+                             "slows every figure; ratios are taken within one run)")
+        report = results.markdown()
+        print(report)
+        if args.out:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(report, encoding="utf-8")
+            _say(f"wrote {args.out}")
+    finally:
+        if args.keep:
+            _say(f"work folder kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

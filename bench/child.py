@@ -1,0 +1,86 @@
+"""The measured process: `python -m bench.child SPEC.json OUT.json` runs timed steps and writes their figures.
+
+A pass runs in a fresh process, as `newswatch run` would, so its peak memory (with its extraction
+workers) and its start-up are its own. PREFECT_API_URL names the bench's one Prefect server.
+"""
+from __future__ import annotations
+
+import time
+
+STARTED = time.perf_counter()
+
+import asyncio  # noqa: E402 - the clock starts before any import
+import cProfile  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import resource  # noqa: E402
+import sys  # noqa: E402
+from dataclasses import asdict  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+LOGGER = logging.getLogger(__name__)
+
+
+def _empty_flow_runner():
+    from prefect import flow
+
+    @flow(name="bench-empty")
+    async def empty() -> None:
+        """A flow that does nothing: the floor of what any flow run costs."""
+
+    return lambda: asyncio.run(empty())
+
+
+def _pass_runner(step: dict):
+    from flows.config import load_config
+    from flows.runner import run_monitor_pass
+
+    watch = load_config(step["config"])
+    return lambda: run_monitor_pass(watch, Path(step["db"]))
+
+
+def run_steps(spec: dict) -> dict:
+    """Run each step of the spec in order; return their timings and what each pass did."""
+    figures: dict = {"steps": []}
+    began = time.perf_counter()
+    import prefect  # noqa: F401 - timed: Prefect's import is part of every process's start-up
+
+    figures["import_prefect_s"] = time.perf_counter() - began
+    began = time.perf_counter()
+    import flows.monitor  # noqa: F401
+    import flows.runner  # noqa: F401
+
+    figures["import_flows_s"] = time.perf_counter() - began
+    for step in spec["steps"]:
+        runner = _empty_flow_runner() if step["kind"] == "empty_flow" else _pass_runner(step)
+        profiler = cProfile.Profile() if step.get("profile") else None
+        began = time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
+        result = runner()
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(step["profile"])
+        seconds = time.perf_counter() - began
+        out = {"kind": step["kind"], "seconds": seconds}
+        if step["kind"] == "pass":
+            out["counts"] = asdict(result.counts)
+            out["flow_seconds"] = result.seconds
+            out["task_runs"] = result.task_runs
+        figures["steps"].append(out)
+    figures["process_s"] = time.perf_counter() - STARTED
+    figures["maxrss_self_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures["maxrss_largest_child_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return figures
+
+
+def main(argv: list[str]) -> int:
+    spec = json.loads(Path(argv[0]).read_text())
+    logging.basicConfig(level=logging.WARNING)
+    figures = run_steps(spec)
+    Path(argv[1]).write_text(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,93 @@
+"""Run a measured child process and sample the memory of its whole process tree while it runs.
+
+ru_maxrss of children is the peak of the largest one, not of the tree; a pass is a main process
+plus its extraction workers, so the tree's resident memory is summed from /proc every few ms.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+LOGGER = logging.getLogger(__name__)
+
+SAMPLE_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    """What a measured child reported, and the peak memory of its process tree."""
+
+    figures: dict
+    wall_s: float
+    peak_tree_rss_mb: float
+    peak_tree_pss_mb: float
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as handle:
+                    todo.extend(int(child) for child in handle.read().split())
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return found
+
+
+def _field_kb(path: str, name: str) -> int:
+    try:
+        with open(path) as handle:
+            for line in handle:
+                if line.startswith(name):
+                    return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        pass
+    return 0
+
+
+def tree_memory_mb(pid: int) -> tuple[float, float]:
+    """(RSS, PSS) of a process and all its descendants, in MB."""
+    pids = _descendants(pid)
+    rss = sum(_field_kb(f"/proc/{p}/status", "VmRSS:") for p in pids)
+    pss = sum(_field_kb(f"/proc/{p}/smaps_rollup", "Pss:") for p in pids)
+    return rss / 1024, pss / 1024
+
+
+def run_child(spec: dict, workdir: Path, env: dict[str, str], label: str) -> ChildRun:
+    """Run `python -m bench.child` on `spec`; raise RuntimeError with its log when it fails."""
+    spec_path, out_path, log_path = (workdir / f"{label}.{ext}" for ext in ("spec.json", "out.json", "log"))
+    spec_path.write_text(json.dumps(spec))
+    peak = [0.0, 0.0]
+    began = time.perf_counter()
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "bench.child", str(spec_path), str(out_path)],
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                cwd=Path(__file__).resolve().parents[1])
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.is_set():
+                rss, pss = tree_memory_mb(proc.pid)
+                peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
+                done.wait(SAMPLE_SECONDS)
+
+        sampler = threading.Thread(target=sample, name=f"rss-{label}", daemon=True)
+        sampler.start()
+        code = proc.wait()
+        done.set()
+        sampler.join()
+    wall = time.perf_counter() - began
+    if code != 0 or not out_path.exists():
+        tail = log_path.read_text(errors="replace")[-3000:]
+        raise RuntimeError(f"bench child {label} exited with {code}:\n{tail}")
+    return ChildRun(json.loads(out_path.read_text()), wall, peak[0], peak[1])

@@ -1,0 +1,143 @@
+"""The bench's figures, the targets they are held to, and the Markdown table for the README."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from bench.extraction import QualityFigure
+from bench.micro import LookupFigure, WriteFigure
+
+LOGGER = logging.getLogger(__name__)
+
+MARGINAL_TARGET = 0.6
+FIXED_TARGET = 1.5
+ARCHIVE_TARGET = 2.0
+RSS_TARGET_MB = 600.0
+RSS_GROWTH_TARGET = 0.20
+F1_TARGET = 0.95
+
+
+@dataclass(frozen=True)
+class PassFigure:
+    """One monitor pass over `pages` new pages on a fresh database, in a fresh process."""
+
+    pages: int
+    seconds: float  # run_monitor_pass, in-process
+    process_s: float  # the whole process: imports, the pass, exit
+    bare_s: float  # sequential extract_article over the same pages
+    idle_s: float  # a pass where every feed answers 304, first flow of a fresh process
+    peak_rss_mb: float  # the process tree: the pass and its extraction workers
+    peak_pss_mb: float
+    counts: dict
+
+    @property
+    def marginal_ratio(self) -> float:
+        return (self.seconds - self.idle_s) / self.bare_s
+
+    @property
+    def pages_per_s(self) -> float:
+        return self.pages / self.seconds
+
+
+@dataclass
+class BenchResults:
+    """Everything one `make bench` measured."""
+
+    machine: str = ""
+    quality: list[QualityFigure] = field(default_factory=list)
+    passes: list[PassFigure] = field(default_factory=list)
+    server_start_s: float = 0.0
+    import_prefect_s: float = 0.0
+    import_flows_s: float = 0.0
+    empty_flow_s: list[float] = field(default_factory=list)  # first, second, third in one process
+    idle_pass_s: list[float] = field(default_factory=list)  # first, second in one process
+    idle_process_s: float = 0.0
+    lookups: list[LookupFigure] = field(default_factory=list)
+    writes: list[WriteFigure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def targets(self) -> list[tuple[str, str, bool | None]]:
+        """(target, measured, met) for each target of the issue; met is None when not measured."""
+        rows: list[tuple[str, str, bool | None]] = []
+        for p in self.passes:
+            rows.append((f"marginal cost per page ≤ {MARGINAL_TARGET} × bare extraction ({p.pages} pages)",
+                         f"{p.marginal_ratio:.2f}", p.marginal_ratio <= MARGINAL_TARGET))
+        if self.empty_flow_s and self.idle_pass_s:
+            ratio = self.idle_pass_s[0] / self.empty_flow_s[0]
+            rows.append((f"all-304 pass ≤ {FIXED_TARGET} × empty flow run (first flow of a process)",
+                         f"{ratio:.2f}", ratio <= FIXED_TARGET))
+            if len(self.idle_pass_s) > 1 and len(self.empty_flow_s) > 1:
+                ratio = self.idle_pass_s[1] / self.empty_flow_s[1]
+                rows.append((f"all-304 pass ≤ {FIXED_TARGET} × empty flow run (later flow, as under serve)",
+                             f"{ratio:.2f}", ratio <= FIXED_TARGET))
+        small = min(self.lookups, key=lambda f: f.stored, default=None)
+        big = max(self.lookups, key=lambda f: f.stored, default=None)
+        if small is not None and big is not None and big.stored > small.stored:
+            ratio = big.per_article_ms / small.per_article_ms
+            rows.append((f"lookup per article at {big.stored:,} ≤ {ARCHIVE_TARGET} × at {small.stored:,} stored",
+                         f"{ratio:.1f}", ratio <= ARCHIVE_TARGET))
+        for p in self.passes:
+            rows.append((f"peak RSS of a {p.pages}-page pass < {RSS_TARGET_MB:.0f} MB",
+                         f"{p.peak_rss_mb:.0f} MB", p.peak_rss_mb < RSS_TARGET_MB))
+        if len(self.passes) >= 2:
+            a, b = self.passes[0], self.passes[-1]
+            growth = b.peak_rss_mb / a.peak_rss_mb - 1
+            rows.append((f"RSS growth {a.pages} → {b.pages} pages < {RSS_GROWTH_TARGET:.0%}",
+                         f"{growth:+.0%}", growth < RSS_GROWTH_TARGET))
+        for q in self.quality[:1]:
+            rows.append((f"F1 of the extraction path ≥ {F1_TARGET}", f"{q.f1:.3f}", q.f1 >= F1_TARGET))
+        return rows
+
+    def markdown(self) -> str:
+        """The results as the Markdown section the README carries."""
+        out = ["# Benchmarks (`make bench`)", "", f"Measured on {self.machine}.", ""]
+        out += ["## Targets", "", "| target | measured | met |", "|---|---|---|"]
+        out += [f"| {t} | {m} | {_met(ok)} |" for t, m, ok in self.targets()]
+        if self.passes:
+            out += ["", "## Monitor passes (fresh database, fresh process, one Prefect server)", "",
+                    "| pages | pass s | pages/s | bare extraction s | idle (304) pass s | marginal ratio "
+                    "| peak RSS MB (tree) | peak PSS MB | process s | new / dup / irrelevant / errors |",
+                    "|---|---|---|---|---|---|---|---|---|---|"]
+            for p in self.passes:
+                c = p.counts
+                out.append(f"| {p.pages} | {p.seconds:.1f} | {p.pages_per_s:.0f} | {p.bare_s:.1f} | {p.idle_s:.2f} "
+                           f"| {p.marginal_ratio:.2f} | {p.peak_rss_mb:.0f} | {p.peak_pss_mb:.0f} | {p.process_s:.1f} "
+                           f"| {c.get('new', 0)} / {c.get('duplicates', 0)} / {c.get('irrelevant', 0)} "
+                           f"/ {c.get('errors', 0)} |")
+        if self.empty_flow_s:
+            out += ["", "## Fixed cost: where Prefect's start-up goes", "", "| step | seconds |", "|---|---|",
+                    f"| start the local Prefect server until /health answers | {self.server_start_s:.2f} |",
+                    f"| `import prefect` in a fresh process | {self.import_prefect_s:.2f} |",
+                    f"| import the monitor flow (`flows.monitor`, `flows.runner`) | {self.import_flows_s:.2f} |"]
+            out += [f"| empty flow run #{i + 1} in one process | {s:.2f} |" for i, s in enumerate(self.empty_flow_s)]
+            out += [f"| all-304 pass #{i + 1} in one process | {s:.2f} |" for i, s in enumerate(self.idle_pass_s)]
+            out += [f"| whole `newswatch run`-like process of one all-304 pass | {self.idle_process_s:.2f} |"]
+            if len(self.idle_pass_s) > 1:
+                saved = self.server_start_s + self.import_prefect_s + self.import_flows_s + \
+                    self.idle_pass_s[0] - self.idle_pass_s[1]
+                out += ["", f"A long-running `newswatch serve` (server and process kept) saves about "
+                        f"**{saved:.1f} s per run**: the server's start-up, the imports, and the first flow's "
+                        "extra cost over a later one."]
+        if self.lookups:
+            out += ["", "## Duplicate lookup against archive size (synthetic signatures, 32 bands each)", "",
+                    "| stored articles | probes per batch | batch ms | per article ms | of which opening the file ms "
+                    "| probes with candidates |", "|---|---|---|---|---|---|"]
+            out += [f"| {f.stored:,} | {f.probes} | {f.batch_ms:.1f} | {f.per_article_ms:.3f} | {f.open_ms:.1f} "
+                    f"| {f.hits} |" for f in self.lookups]
+        if self.writes:
+            out += ["", "## Write throughput (`Warehouse.write_batch`, real texts, bands, URLs, sentences)", "",
+                    "| batch size | rows | rows/s | full-text index rebuild s |", "|---|---|---|---|"]
+            out += [f"| {w.batch_size} | {w.rows} | {w.rows_per_s:,.0f} | {w.search_index_s:.2f} |"
+                    for w in self.writes]
+        if self.quality:
+            out += ["", "## Extraction quality and speed (181 benchmark pages, shingle F1, one core)", "",
+                    "| path | median ms/page | total s | precision | recall | F1 |", "|---|---|---|---|---|---|"]
+            out += [f"| {q.path} | {q.median_ms:.1f} | {q.total_s:.1f} | {q.precision:.3f} | {q.recall:.3f} "
+                    f"| {q.f1:.3f} |" for q in self.quality]
+        if self.notes:
+            out += ["", "## Notes", ""] + [f"- {n}" for n in self.notes]
+        return "\n".join(out) + "\n"
+
+
+def _met(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("yes" if ok else "**no**")

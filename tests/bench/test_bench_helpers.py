@@ -1,0 +1,82 @@
+"""Smoke tests of the bench's helpers: page copies, the F1 metric, the local world, memory sampling, report.
+
+No timings are asserted: `make bench` measures, these only check that what it measures with works.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import httpx
+
+from bench.__main__ import main
+from bench.corpus import BenchmarkPage, corpus_f1, page_copy
+from bench.micro import lookup_vs_archive, write_throughput
+from bench.procs import tree_memory_mb
+from bench.report import BenchResults, PassFigure
+from bench.world import BenchWorld
+
+ARTICLE = ("Geneva officials met on Monday to discuss the report. The high commissioner said access "
+           "had been requested many times. Observers expect a decision before the end of the session.")
+HTML = (b"<html><head><title>Rights chief seeks access</title>"
+        b"<link rel='canonical' href='https://news.example/original'></head><body>"
+        b"<nav><p>Home</p></nav><article><p>" + ARTICLE.encode() + b"</p><p>More to follow.</p></article>"
+        b"</body></html>")
+PAGE = BenchmarkPage(key="ab" * 32, url="https://news.example/original", html=HTML, truth=ARTICLE)
+
+
+def test_copies_differ_lose_rel_canonical_and_put_the_line_in_the_article() -> None:
+    first, second = page_copy(PAGE, 0), page_copy(PAGE, 1)
+    assert first != second
+    assert b"canonical" not in first
+    assert first.index(b"Bench copy 0") > first.index(b"Observers expect")  # after the article's paragraph
+    assert first.index(b"Bench copy 0") > first.index(b"<article>")
+
+
+def test_shingle_f1_is_one_for_equal_texts_and_zero_for_unrelated_ones() -> None:
+    assert corpus_f1([(ARTICLE, ARTICLE)])[2] == 1.0
+    assert corpus_f1([(ARTICLE, "completely different words are written here today")])[2] == 0.0
+
+
+def test_world_serves_feeds_with_etags_pages_and_robots(tmp_path: Path) -> None:
+    with BenchWorld([PAGE], sites=2) as world, httpx.Client() as client:
+        feed_url = world.feed_urls(upto=4)[0]
+        feed = client.get(feed_url)
+        assert feed.status_code == 200 and feed.text.count("<item>") == 2
+        again = client.get(feed_url, headers={"If-None-Match": feed.headers["etag"]})
+        assert again.status_code == 304 and again.content == b""
+        page = client.get(world.page_url(3))
+        assert b"Bench copy 3" in page.content
+        assert client.get(world.base_url(1) + "/robots.txt").status_code == 200
+        config = world.write_watch(tmp_path / "watch", upto=4)
+    assert "allow_private_hosts = true" in config.read_text() and (tmp_path / "watch" / "seed.txt").exists()
+
+
+def test_tree_memory_counts_this_process() -> None:
+    rss, pss = tree_memory_mb(os.getpid())
+    assert rss > 10 and pss > 0
+
+
+def test_lookup_and_write_micro_benchmarks_run_on_small_archives(tmp_path: Path) -> None:
+    figures = lookup_vs_archive(tmp_path / "lookup.duckdb", [200, 400], probes=20, repeats=1)
+    assert [f.stored for f in figures] == [200, 400]
+    assert all(f.hits >= 1 for f in figures)  # probes that share a band with a stored article find it
+    write = write_throughput(tmp_path / "writes.duckdb", [ARTICLE, ARTICLE + " Another sentence here."], 8, 20)
+    assert write.rows == 20 and write.rows_per_s > 0
+
+
+def test_report_lists_every_target_and_marks_misses() -> None:
+    results = BenchResults(machine="test")
+    results.passes = [PassFigure(1000, 9.0, 12.0, 10.0, 1.0, 500.0, 400.0, {"new": 3}),
+                      PassFigure(2000, 20.0, 24.0, 20.0, 1.0, 650.0, 500.0, {"new": 5})]
+    results.empty_flow_s, results.idle_pass_s = [1.0, 0.5], [1.2, 1.0]
+    text = results.markdown()
+    assert "| marginal cost per page ≤ 0.6 × bare extraction (1000 pages) | 0.80 | **no** |" in text
+    assert "peak RSS of a 2000-page pass < 600 MB | 650 MB | **no**" in text
+    assert "all-304 pass ≤ 1.5 × empty flow run (first flow of a process) | 1.20 | yes" in text
+
+
+def test_bench_without_shared_exits_2_with_a_message(tmp_path: Path, capsys) -> None:
+    assert main(["--shared", str(tmp_path / "no-shared"), "--out", str(tmp_path / "b.md")]) == 2
+    assert "article-extraction-benchmark" in capsys.readouterr().err
+    assert not (tmp_path / "b.md").exists()
