@@ -202,7 +202,7 @@ class WorldServer:
         with self._lock:
             self.requests.clear()
 
-    def _answer(self, method: str, target: str, headers) -> tuple[int, dict[str, str], bytes, str]:
+    def _answer(self, target: str, headers) -> tuple[int, dict[str, str], bytes, str]:
         path = urlsplit(target).path
         base = self.base_url
         if path == "/robots.txt":
@@ -237,7 +237,11 @@ class WorldServer:
                 self.do_GET()
 
             def do_GET(self) -> None:
-                status, headers, body, ctype = world_server._answer(self.command, self.path, self.headers)
+                status, headers, body, ctype = world_server._answer(self.path, self.headers)
+                with world_server._lock:  # logged before answering, so a client that got its answer finds it here
+                    world_server.requests.append(WorldRequest(
+                        self.command, self.path, status, self.headers.get("If-None-Match"),
+                        self.headers.get("User-Agent")))
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
@@ -247,10 +251,6 @@ class WorldServer:
                 self.end_headers()
                 if status != 304 and self.command != "HEAD":
                     self.wfile.write(body)
-                with world_server._lock:
-                    world_server.requests.append(WorldRequest(
-                        self.command, self.path, status, self.headers.get("If-None-Match"),
-                        self.headers.get("User-Agent")))
 
         return Handler
 
