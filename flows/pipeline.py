@@ -180,13 +180,13 @@ def _feed_text(entry: Entry) -> str:
     return (entry.content or entry.summary or "").strip()
 
 
-def _document(item: Fetched) -> tuple[Document | None, str | None, str]:
+def _document(item: Fetched, key: str) -> tuple[Document | None, str | None, str]:
     """The text to judge: the page's, else the feed's own (with why), else None with the error."""
     entry, ext, page = item.candidate.entry, item.extracted, item.page
     problem = page.error or (ext.error if ext is not None else None)
     if ext is not None and not ext.error and ext.text.strip():
         title = entry.title or ext.title
-        return Document(key=item.url, title=title, text=ext.text,
+        return Document(key=key, title=title, text=ext.text,
                         published_at=entry.published_at or ext.published_at), None, "page"
     if problem is None:
         problem = "no article text found on the page"
@@ -195,7 +195,7 @@ def _document(item: Fetched) -> tuple[Document | None, str | None, str]:
     text = _feed_text(entry)
     if len(text.split()) < MIN_FEED_TEXT_WORDS:
         return None, problem, "page"
-    return Document(key=item.url, title=entry.title, text=text, published_at=entry.published_at), problem, "feed"
+    return Document(key=key, title=entry.title, text=text, published_at=entry.published_at), problem, "feed"
 
 
 def _host(url: str) -> str:
@@ -204,37 +204,47 @@ def _host(url: str) -> str:
 
 def decide_and_store(
     watch: WatchConfig, warehouse: Warehouse, decider: Decider, run_id: int, batch: Sequence[Fetched],
-    claimed: dict[str, int | str],
+    claimed: dict[str, int],
 ) -> PassCounts:
     """Decide every fetched page of a batch and write the batch in one transaction.
 
-    `claimed` maps canonical URLs already handled in this pass to their article (id or URL),
-    so two links that land on one article store it once.
+    `claimed` maps canonical URLs already handled in this pass to their article id, so two
+    links that land on one article store it once.
     """
     counts = PassCounts(pages_fetched=sum(1 for f in batch if f.page.status is not None))
     now = datetime.now(timezone.utc)
     known = warehouse.known_urls(watch.name, {f.url for f in batch} | {u for f in batch for u in f.all_urls()})
-    aliases: list[tuple[str, int | str]] = []
-    pending: list[tuple[Fetched, Document | None, str | None, str]] = []
+    aliases: list[tuple[str, int]] = []
+    fresh: list[Fetched] = []
+    again: list[Fetched] = []  # other links of an article first met in this batch
     for item in batch:
         target = claimed.get(item.url) or known.get(item.url)
         if target is not None:  # another link of an article we have: remember the link only
             aliases += [(u, target) for u in item.all_urls() | {item.candidate.url} if u != item.url]
             counts.aliases += 1
-            continue
-        claimed[item.url] = item.url
-        doc, problem, text_source = _document(item)
-        pending.append((item, doc, problem, text_source))
+        elif any(f.url == item.url for f in fresh):
+            again.append(item)
+            counts.aliases += 1
+        else:
+            fresh.append(item)
+    # Ids drawn before deciding, so a copy found in this batch names its original as "#id".
+    ids = warehouse.reserve_ids(len(fresh))
+    pending = []
+    for item, article_id in zip(fresh, ids):
+        claimed[item.url] = article_id
+        pending.append((item, article_id, *_document(item, str(article_id))))
+    for item in again:
+        aliases += [(u, claimed[item.url]) for u in item.all_urls() | {item.candidate.url} if u != item.url]
 
-    docs = [(d, fingerprint(d.text)) for _, d, _, _ in pending if d is not None]
+    docs = [(d, fingerprint(d.text)) for _, _, d, _, _ in pending if d is not None]
     candidates = warehouse.band_candidates(watch.name, [(d.key, fp.bands) for d, fp in docs])
     fps = {d.key: fp for d, fp in docs}
     records: list[ArticleRecord] = []
-    for item, doc, problem, text_source in pending:
+    for item, article_id, doc, problem, text_source in pending:
         entry = item.candidate.entry
         ext = item.extracted
         base = dict(
-            watch=watch.name, url=item.url, first_seen_at=now, source_url=entry.source_url,
+            id=article_id, watch=watch.name, url=item.url, first_seen_at=now, source_url=entry.source_url,
             title=(doc.title if doc else entry.title) or None,
             author=(ext.author if ext else "") or entry.author or None,
             site=(ext.site if ext else "") or _host(item.url) or None,

@@ -33,15 +33,20 @@ def print_sources(out: Console, watch: WatchConfig, db_path: Path) -> None:
                 "entries_seen FROM sources WHERE watch = ?", [watch.name]).fetchall():
                 rows[row[0]] = row
     table = Table(title=f"sources of watch '{watch.name}'", expand=False)
-    for col in ("name", "url", "status", "last checked", "last success", "failures", "entries", "last error"):
-        table.add_column(col, overflow="fold")
+    table.add_column("source (name, url)", overflow="fold", ratio=3)
+    table.add_column("status", no_wrap=True)
+    table.add_column("last checked / success", no_wrap=True)
+    table.add_column("fails", justify="right", no_wrap=True)
+    table.add_column("entries", justify="right", no_wrap=True)
+    table.add_column("last error", overflow="fold", ratio=2)
+    fmt = lambda t: t.strftime("%Y-%m-%d %H:%M") if t else "never"  # noqa: E731
     for feed in watch.feeds:
         r = rows.get(feed.url)
+        label = f"{feed.name}\n{feed.url}" if feed.name else feed.url
         if r is None:
-            table.add_row(feed.name, feed.url, "never polled", "", "", "", "", "")
+            table.add_row(label, "never polled", "", "", "", "")
             continue
-        fmt = lambda t: t.strftime("%Y-%m-%d %H:%M") if t else ""  # noqa: E731
-        table.add_row(feed.name, feed.url, r[1] or "", fmt(r[3]), fmt(r[4]), str(r[5]), str(r[6]), r[2] or "")
+        table.add_row(label, r[1] or "", f"{fmt(r[3])}\n{fmt(r[4])}", str(r[5]), str(r[6]), r[2] or "")
     out.print(table)
 
 
@@ -83,10 +88,10 @@ def print_explanation(out: Console, db_path: Path, url_or_id: str, watch: str | 
         f"  why:        {reason or ''}",
     ]
     if original:
-        lines.append(f"  copy of:    #{dup} {original[0]} <{original[1]}>")
+        lines.append(f"  copy of:    #{dup} " + " ".join(filter(None, [original[0], f"<{original[1]}>"])))
     if sim is not None:
         lines.append(f"  similarity: {sim:.2f} ({kind})")
-    if rel is not None:
+    if rel is not None and kind in (None, "same_event"):  # copies are caught before relevance is scored
         lines.append(f"  relevance:  {rel:.2f}; seed similarity {seed_sim or 0:.2f}; "
                      f"query {'matched' if qm else 'not matched' if qm is False else 'not set'}"
                      + (f" ({', '.join(terms)})" if terms else ""))

@@ -38,6 +38,7 @@ class ArticleRecord:
     similarity_kind: str | None = None
     reason: str | None = None
     error: str | None = None
+    id: int | None = None  # an id from Warehouse.reserve_ids, or None to draw one at write time
     bands: tuple[int, ...] = ()  # signed 64-bit hash per LSH band, band i at index i
     aliases: tuple[str, ...] = ()  # every other URL the article was seen under
     novel_sentences: tuple[str, ...] = ()
@@ -45,7 +46,7 @@ class ArticleRecord:
 
 # The columns of `article` an ArticleRecord fills (everything except id and run_id).
 ARTICLE_COLUMNS: tuple[str, ...] = tuple(
-    f.name for f in fields(ArticleRecord) if f.name not in ("bands", "aliases", "novel_sentences")
+    f.name for f in fields(ArticleRecord) if f.name not in ("id", "bands", "aliases", "novel_sentences")
 )
 
 

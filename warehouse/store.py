@@ -258,6 +258,18 @@ class Warehouse:
         )
         return self.write_batch(watch, None, [record])[url]
 
+    def reserve_ids(self, n: int) -> list[int]:
+        """Draw n article ids ahead of writing, so decisions can name articles before they are stored."""
+        if n <= 0:
+            return []
+        with self.transaction() as con:
+            return self._next_ids(con, n)
+
+    @staticmethod
+    def _next_ids(con: duckdb.DuckDBPyConnection, n: int) -> list[int]:
+        rows = con.execute("SELECT nextval('article_id_seq') FROM range($n) ORDER BY 1", {"n": n}).fetchall()
+        return [row[0] for row in rows]
+
     def write_batch(
         self,
         watch: str,
@@ -290,13 +302,11 @@ class Warehouse:
                     continue
                 fresh.append(record)
                 ids[record.url] = -1
+            unnumbered = [r for r in fresh if r.id is None]
+            if unnumbered:
+                drawn = iter(self._next_ids(con, len(unnumbered)))
             if fresh:
-                new_ids = [
-                    row[0]
-                    for row in con.execute(
-                        "SELECT nextval('article_id_seq') FROM range($n) ORDER BY 1", {"n": len(fresh)}
-                    ).fetchall()
-                ]
+                new_ids = [r.id if r.id is not None else next(drawn) for r in fresh]
                 for record, new_id in zip(fresh, new_ids):
                     ids[record.url] = new_id
 
