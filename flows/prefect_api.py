@@ -8,6 +8,7 @@ The server's own output goes to a log file, never to the user's terminal.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -22,7 +23,8 @@ import httpx
 
 LOGGER = logging.getLogger(__name__)
 
-START_TIMEOUT = 90.0
+START_TIMEOUT = 180.0  # a cold start on a busy 2-core machine was seen to take 70 s
+SERVE_MARKER = "newswatch-serve.json"  # where `newswatch serve` says which API it runs
 
 
 class PrefectServerError(RuntimeError):
@@ -82,6 +84,10 @@ def local_prefect_api(scheduler: bool = False) -> Iterator[str]:
         return
     home = prefect_home()
     home.mkdir(parents=True, exist_ok=True)
+    running = _running_serve_api(home)
+    if running and not scheduler:  # `newswatch serve` is up: use its server, start none
+        yield running
+        return
     log_path = home / "newswatch-server.log"
     port = _free_port()
     api_url = f"http://127.0.0.1:{port}/api"
@@ -91,13 +97,34 @@ def local_prefect_api(scheduler: bool = False) -> Iterator[str]:
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=_server_env(home, scheduler),
             start_new_session=True,
         )
+    marker = home / SERVE_MARKER
     try:
         wait_healthy(api_url, proc, log_path, START_TIMEOUT)
         os.environ["PREFECT_API_URL"] = api_url
+        if scheduler:
+            marker.write_text(json.dumps({"api_url": api_url, "pid": proc.pid}))
         yield api_url
     finally:
         os.environ.pop("PREFECT_API_URL", None)
+        if scheduler:
+            marker.unlink(missing_ok=True)
         _stop(proc)
+
+
+def _running_serve_api(home: Path) -> str | None:
+    """The API of a `newswatch serve` running on this machine with this Prefect home, if it answers."""
+    try:
+        info = json.loads((home / SERVE_MARKER).read_text())
+        api_url = str(info["api_url"])
+    except (OSError, ValueError, KeyError):
+        return None
+    try:
+        with httpx.Client(timeout=2.0) as client:
+            if client.get(f"{api_url}/health").status_code == 200:
+                return api_url
+    except httpx.HTTPError:
+        pass
+    return None
 
 
 def _stop(proc: subprocess.Popen) -> None:
