@@ -74,7 +74,7 @@ def serve_deployments(prefect_file: Path, config_path: Path, db_path: Path, out:
                 params = {**(d.get("parameters") or {}), "config_path": str(config_path), "db_path": str(db_path)}
                 runners.append(_flow(d["entrypoint"]).to_deployment(
                     name=d["name"], parameters=params, description=d.get("description"),
-                    concurrency_limit=d.get("concurrency_limit"), **schedule_kwargs(d)))
+                    concurrency_limit=d.get("concurrency_limit"), paused=False, **schedule_kwargs(d)))
             out.print(f"newswatch: serving {', '.join(d['name'] for d in deployments)} from {prefect_file} "
                       f"(Prefect API {api_url}); Ctrl-C stops")
             serve(*runners, print_starting_message=False)
