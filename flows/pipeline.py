@@ -51,7 +51,7 @@ class Fetched:
         """The article's canonical URL: rel=canonical, else the URL after redirects, else the link."""
         if self.extracted is not None and self.extracted.canonical_url:
             return canonical_url(self.extracted.canonical_url)
-        if self.page.status is not None and self.page.status < 400 and self.page.final_url:
+        if self.page.final_url:  # where the redirects led, even to a wall: that is the article's address
             return canonical_url(self.page.final_url)
         return self.candidate.url
 

@@ -17,3 +17,16 @@ FROM source;
 
 CREATE OR REPLACE VIEW runs AS
 SELECT * FROM run ORDER BY id DESC;
+
+-- One row per story: a `new` article and every copy that joined it.
+CREATE OR REPLACE VIEW stories AS
+SELECT s.id AS story_id, s.watch, s.title, s.url, s.site, s.published_at, s.first_seen_at,
+       count(c.id) AS copies,
+       count(DISTINCT coalesce(c.site, regexp_extract(c.url, '^[a-z]+://([^/]+)', 1))) AS other_outlets,
+       list(c.url ORDER BY c.id) FILTER (WHERE c.id IS NOT NULL) AS copy_urls,
+       greatest(max(c.first_seen_at), s.first_seen_at) AS last_seen_at
+FROM article s
+LEFT JOIN article c ON c.story_id = s.id AND c.id <> s.id AND c.status = 'duplicate'
+WHERE s.status = 'new'
+GROUP BY s.id, s.watch, s.title, s.url, s.site, s.published_at, s.first_seen_at
+ORDER BY coalesce(s.published_at, s.first_seen_at) DESC, s.id DESC;
