@@ -12,11 +12,16 @@ A query is matched against an article's title and text. Matching ignores case an
 - ``a AND b``         both; ``a b`` (terms side by side) means the same: AND is implicit
 - ``a OR b``          either
 - ``NOT a``           a does not appear
+- ``a NEAR/n b``      a and b in one sentence, at most n words apart (either order); a and b are
+                      terms or parenthesised ORs of terms, e.g. ``(china OR beijing) NEAR/10 bachelet``
 - ``( ... )``         grouping
 
-Operators are written in capitals (``AND``, ``OR``, ``NOT``); in lower case they are ordinary
-words. Precedence, from tightest: NOT, then AND (explicit or implicit), then OR; so
-``a b OR c`` means ``(a AND b) OR c`` and ``NOT a b`` means ``(NOT a) AND b``.
+Operators are written in capitals (``AND``, ``OR``, ``NOT``, ``NEAR/n``); in lower case they are
+ordinary words. Precedence, from tightest: NEAR, then NOT, then AND (explicit or implicit), then OR;
+so ``a b OR c`` means ``(a AND b) OR c`` and ``NOT a b`` means ``(NOT a) AND b``.
+NEAR says that two things are related, not merely both mentioned: "China voted against" in one
+paragraph and "the High Commissioner said" in the next match ``china AND "high commissioner"``
+but not ``china NEAR/10 "high commissioner"``.
 A term made of several words, such as ``re-education`` or ``u.n.``, is matched as a phrase.
 
 Example (the Bachelet/Xinjiang watch)::
@@ -34,13 +39,14 @@ import logging
 import re
 from dataclasses import dataclass
 
-from .normalize import normalize_text, words
+from .normalize import normalize_text, split_sentences, words
 
 LOGGER = logging.getLogger(__name__)
 
 __all__ = ["QueryError", "Query", "Match", "parse_query"]
 
 _OPERATORS = ("AND", "OR", "NOT")
+_NEAR_RE = re.compile(r"NEAR/(\d+)")
 
 
 class QueryError(ValueError):
@@ -63,7 +69,7 @@ class Match:
 
 @dataclass(frozen=True)
 class _Token:
-    kind: str  # word | phrase | lparen | rparen | and | or | not
+    kind: str  # word | phrase | lparen | rparen | and | or | not | near (text "NEAR/n")
     text: str
     position: int  # 1-based
 
@@ -79,10 +85,42 @@ class _Term:
             return self.words[0] in vocab
         return any(_contains_sequence(doc, self.words, self.prefix) for doc in docs)
 
+    def spans(self, sentence: list[str]) -> list[tuple[int, int]]:
+        """(start, end) word positions of every occurrence in one sentence."""
+        n, last = len(self.words), len(self.words) - 1
+        out = []
+        for i in range(len(sentence) - n + 1):
+            if all(sentence[i + j] == self.words[j] for j in range(last)):
+                w = sentence[i + last]
+                if w == self.words[last] or (self.prefix and w.startswith(self.words[last])):
+                    out.append((i, i + n))
+        return out
+
 
 @dataclass(frozen=True)
 class _Not:
     child: "_Node"
+
+
+@dataclass(frozen=True)
+class _Near:
+    left: tuple[_Term, ...]  # alternatives (an OR of terms)
+    right: tuple[_Term, ...]
+    distance: int  # most words allowed between the two
+
+    def found(self, sentences: list[list[str]], found: list[str]) -> bool:
+        hit = False
+        for sentence in sentences:
+            lefts = [(t, s) for t in self.left for s in t.spans(sentence)]
+            if not lefts:
+                continue
+            rights = [(t, s) for t in self.right for s in t.spans(sentence)]
+            for lt, (a0, a1) in lefts:
+                for rt, (b0, b1) in rights:
+                    if max(b0 - a1, a0 - b1) <= self.distance:
+                        hit = True
+                        found.extend(t.label for t in (lt, rt) if t.label not in found)
+        return hit
 
 
 @dataclass(frozen=True)
@@ -95,7 +133,7 @@ class _Or:
     children: tuple["_Node", ...]
 
 
-_Node = _Term | _Not | _And | _Or
+_Node = _Term | _Not | _And | _Or | _Near
 
 
 def _contains_sequence(doc: list[str], seq: tuple[str, ...], prefix: bool) -> bool:
@@ -129,6 +167,11 @@ def _tokenize(query: str) -> list[_Token]:
             tokens.append(_Token("phrase", raw[1:-1], pos))
         elif raw in _OPERATORS:
             tokens.append(_Token(raw.lower(), raw, pos))
+        elif raw.startswith("NEAR"):
+            if not _NEAR_RE.fullmatch(raw):
+                raise QueryError(f"{raw!r}: write NEAR/n with n the most words allowed in between, e.g. NEAR/10",
+                                 pos, query)
+            tokens.append(_Token("near", raw, pos))
         else:
             tokens.append(_Token("word", raw, pos))
     return tokens
@@ -162,7 +205,7 @@ class _Parser:
         children = [self.parse_and()]
         while (tok := self.peek()) is not None and tok.kind == "or":
             self.i += 1
-            if self.peek() is None or self.peek().kind in ("or", "and", "rparen"):
+            if self.peek() is None or self.peek().kind in ("or", "and", "rparen", "near"):
                 raise self.error("expected a term after OR", self.peek() or None)
             children.append(self.parse_and())
         return children[0] if len(children) == 1 else _Or(tuple(children))
@@ -173,7 +216,7 @@ class _Parser:
             if tok.kind == "and":
                 self.i += 1
                 nxt = self.peek()
-                if nxt is None or nxt.kind in ("or", "and", "rparen"):
+                if nxt is None or nxt.kind in ("or", "and", "rparen", "near"):
                     raise self.error("expected a term after AND", nxt)
             children.append(self.parse_not())
         return children[0] if len(children) == 1 else _And(tuple(children))
@@ -183,10 +226,32 @@ class _Parser:
         if tok is not None and tok.kind == "not":
             self.i += 1
             nxt = self.peek()
-            if nxt is None or nxt.kind in ("or", "and", "rparen"):
+            if nxt is None or nxt.kind in ("or", "and", "rparen", "near"):
                 raise self.error("expected a term after NOT", nxt)
             return _Not(self.parse_not())
-        return self.parse_primary()
+        return self.parse_near()
+
+    def parse_near(self) -> _Node:
+        first = self.peek()
+        node = self.parse_primary()
+        while (tok := self.peek()) is not None and tok.kind == "near":
+            self.i += 1
+            nxt = self.peek()
+            if nxt is None or nxt.kind in ("or", "and", "rparen", "near", "not"):
+                raise self.error(f"expected a term after {tok.text}", nxt)
+            right = self.parse_primary()
+            if isinstance(node, _Near):
+                raise self.error("NEAR joins two terms; write (a NEAR/n b) AND (b NEAR/n c) for more", tok)
+            distance = int(_NEAR_RE.fullmatch(tok.text).group(1))
+            node = _Near(self._alternatives(node, first), self._alternatives(right, nxt), distance)
+        return node
+
+    def _alternatives(self, node: _Node, tok: _Token) -> tuple[_Term, ...]:
+        if isinstance(node, _Term):
+            return (node,)
+        if isinstance(node, _Or) and all(isinstance(c, _Term) for c in node.children):
+            return tuple(node.children)
+        raise self.error("each side of NEAR must be a term or an OR of terms in parentheses", tok)
 
     def parse_primary(self) -> _Node:
         tok = self.peek()
@@ -224,20 +289,24 @@ class _Parser:
 
 
 def _collect(node: _Node, negated: bool, docs: tuple[list[str], ...], vocab: frozenset[str],
-             found: list[str]) -> bool:
+             found: list[str], sentences: list[list[str]]) -> bool:
+    if isinstance(node, _Near):
+        return node.found(sentences, found if not negated else [])
     if isinstance(node, _Term):
         hit = node.found(docs, vocab)
         if hit and not negated and node.label not in found:
             found.append(node.label)
         return hit
     if isinstance(node, _Not):
-        return not _collect(node.child, not negated, docs, vocab, found)
+        return not _collect(node.child, not negated, docs, vocab, found, sentences)
     # Evaluate every child (no short-circuit) so that all matched terms are reported.
-    results = [_collect(c, negated, docs, vocab, found) for c in node.children]
+    results = [_collect(c, negated, docs, vocab, found, sentences) for c in node.children]
     return all(results) if isinstance(node, _And) else any(results)
 
 
 def _positive_terms(node: _Node, negated: bool = False) -> list[str]:
+    if isinstance(node, _Near):
+        return [] if negated else [t.label for t in node.left + node.right]
     if isinstance(node, _Term):
         return [] if negated else [node.label]
     if isinstance(node, _Not):
@@ -246,6 +315,9 @@ def _positive_terms(node: _Node, negated: bool = False) -> list[str]:
 
 
 def _render(node: _Node) -> str:
+    if isinstance(node, _Near):
+        side = [_render(_Or(x)) if len(x) > 1 else _render(x[0]) for x in (node.left, node.right)]
+        return f"({side[0]} NEAR/{node.distance} {side[1]})"
     if isinstance(node, _Term):
         return node.label if len(node.words) == 1 else f'"{node.label}"'
     if isinstance(node, _Not):
@@ -266,7 +338,8 @@ class Query:
         docs = (words(title or ""), words(text or ""))
         vocab = frozenset(docs[0]) | frozenset(docs[1])
         found: list[str] = []
-        matched = _collect(self.root, False, docs, vocab, found)
+        sentences = [words(s) for part in (title or "", text or "") for s in split_sentences(part)]
+        matched = _collect(self.root, False, docs, vocab, found, sentences)
         return Match(matched=matched, terms=tuple(found))
 
     @property
