@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from extractors_testkit import SHARED, LocalServer
@@ -367,3 +367,182 @@ def wait_for(condition: Callable[[], bool], timeout: float, step: float = 0.05) 
             return True
         time.sleep(step)
     return condition()
+
+
+# --- the hostile world: everything at once --------------------------------------------------------
+
+SCRIPT_TITLE = "<script>alert(1)</script>"
+IMG_TITLE = "<img src=x onerror=alert(1)>"
+BODY_MARKUP = 'Protesters\' placards read <script>alert(2)</script> and <a href="javascript:alert(3)">this</a>.'
+
+_LAUGHS = "".join(f'<!ENTITY lol{i} "{("&lol%d;" % (i - 1)) * 10}">' for i in range(1, 10))
+ENTITY_BOMB_DOCTYPE = f'\n<!DOCTYPE rss [<!ENTITY lol0 "lol">{_LAUGHS}]>'
+
+
+def external_entities_doctype(target: str) -> str:
+    """A DTD that asks for /etc/passwd and for `target`, as general and parameter entities."""
+    return (f'\n<!DOCTYPE rss [\n  <!ENTITY file SYSTEM "file:///etc/passwd">\n'
+            f'  <!ENTITY remote SYSTEM "{target}">\n  <!ENTITY % param SYSTEM "{target}-param"> %param;\n]>')
+
+
+ABSURD_DATES = ("Mon, 01 Jan 0001 00:00:00 GMT", "Fri, 31 Dec 9999 23:59:59 GMT", "Thu, 01 Jan 1970 00:00:00 +9999",
+                "2022-13-45T25:61:61Z", "yesterday, around teatime", "99999999999999999999999", "-1",
+                "Sun, 31 Feb 2022 10:00:00 GMT")
+
+
+@dataclass(frozen=True)
+class HostileWorld:
+    """What was served where, and what a pass over it must (not) do."""
+
+    feeds: tuple[tuple[str, str], ...]  # (name, url) of every source, in config order
+    markup_pages: dict[str, str]  # page URL -> the literal markup its feed gives as its title
+    expected_errors: dict[str, str]  # feed name -> what its last_error must start with
+    page_errors: dict[str, str]  # page URL -> what its article's error must start with
+    corpus_feeds: int
+    disallowed_path: str  # robots.txt forbids it; it must never be requested
+
+
+def _page_route(server: LocalServer, path: str, title: str, paragraphs: Sequence[str]) -> str:
+    return server.add(path, article_page(title, paragraphs), content_type="text/html; charset=utf-8")
+
+
+def _feed_route(server: LocalServer, path: str, body: bytes, content_type: str = "application/rss+xml") -> str:
+    return server.add(path, body, content_type=content_type)
+
+
+class OtherHostServer(LocalServer):
+    """A LocalServer on another loopback address (127.0.0.2), so the fetcher sees another host.
+
+    Where 127.0.0.2 cannot be bound (not every system routes all of 127/8), it stays on 127.0.0.1
+    and is reached by the name localhost instead.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.host = "localhost"
+        try:
+            other = ThreadingHTTPServer(("127.0.0.2", 0), self.httpd.RequestHandlerClass)
+        except OSError:
+            return
+        self.httpd.server_close()
+        other.daemon_threads = True
+        self.httpd, self.port, self.host = other, other.server_address[1], "127.0.0.2"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+
+    @property
+    def host_port(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def url(self, path: str, host: str | None = None) -> str:
+        return f"http://{host or self.host}:{self.port}{path}"
+
+
+def hostile_world(server: LocalServer, forbidden: LocalServer, limited: OtherHostServer, corpus: Sequence[Path] = (),
+                  corpus_root: Path = FEED_CORPUS, seed: int = 6) -> HostileWorld:
+    """Serve on `server` every hostile feed and page at once; `forbidden` is linked to but must stay unasked.
+
+    `limited` answers 429 with an hour's Retry-After; it is another host, since the fetcher rightly
+    leaves the whole host alone after that.
+    """
+    rng = random.Random(seed)
+    feeds: list[tuple[str, str]] = []
+    errors: dict[str, str] = {}
+
+    def feed(name: str, url: str, error: str | None = None) -> None:
+        feeds.append((name, url))
+        if error is not None:
+            errors[name] = error
+
+    def filler(path: str, title: str) -> str:
+        return _page_route(server, path, title, generated_paragraphs(rng))
+
+    server.add("/robots.txt", "User-agent: *\nDisallow: /private/\n", content_type="text/plain")
+    disallowed = filler("/private/members-only", "Members only")
+
+    # Titles with markup over on-topic reports: stored as new, so they reach the digest.
+    assessment = _page_route(server, "/news/rights-office-assessment", "UN rights office publishes Xinjiang assessment",
+                             text_paragraphs("assessment.txt") + [BODY_MARKUP])
+    visit = _page_route(server, "/news/bachelet-china-visit", "Bachelet ends China visit",
+                        text_paragraphs("visit.txt"))
+    markup = {assessment: SCRIPT_TITLE, visit: IMG_TITLE}
+    feed("markup-in-titles", _feed_route(server, "/feeds/markup.atom", atom_with_text_titles(
+        [(SCRIPT_TITLE, assessment, "2022-09-01T06:00:00Z"), (IMG_TITLE, visit, "2022-05-28T18:00:00Z")]),
+        "application/atom+xml"))
+
+    # Bombs, endless and dripping bodies, loops: as feeds and as pages.
+    big_zero = gzip_bomb(64 * 1024 * 1024)
+    feed("gzip-bomb-feed", server.add("/feeds/bomb.xml", big_zero, content_type="application/rss+xml",
+                                      content_encoding="gzip"), "body larger than")
+    feed("huge-feed", _feed_route(server, "/feeds/huge.xml", rss(
+        [Item(f"http://feeds.example/{i}", "x" * 1000, "y" * 10_000) for i in range(1100)])), "body larger than")
+    feed("dripping-feed", server.add_handler("/feeds/drip.xml", dripping(server, "application/rss+xml", 1.0,
+                                                                         b"<?xml version='1.0'?><rss>")), "timed out")
+    server.redirect("/feeds/loop-b.xml", "/feeds/loop-a.xml")
+    feed("redirect-loop-feed", server.redirect("/feeds/loop-a.xml", "/feeds/loop-b.xml"), "redirect loop")
+    feed("not-a-feed", _feed_route(server, "/feeds/page.html", article_page("Home", ["Welcome."]), "text/html"),
+         "not a feed")
+    feed("rate-limited-feed", limited.add("/feeds/rate-limited.xml", "slow down", status=429, retry_after="3600",
+                                          content_type="text/plain"), "HTTP 429")
+    busy_ok = filler("/news/after-busy", "After a busy answer")
+    feed("busy-once-feed", server.add_handler("/feeds/busy.xml", busy_once(
+        rss([Item(busy_ok, "After a busy answer")]), "application/rss+xml")))
+
+    server.add("/news/bomb", big_zero, content_type="text/html", content_encoding="gzip")
+    server.add("/news/huge", b"<html><body><p>" + b"huge " * 1_300_000 + b"</p></body></html>",
+               content_type="text/html")
+    server.add_handler("/news/endless", endless(server, "text/html"))
+    server.add_handler("/news/drip", dripping(server, "text/html", 1.0, b"<html><body><p>"))
+    server.redirect("/news/loop-a", "/news/loop-b")
+    server.redirect("/news/loop-b", "/news/loop-a")
+    server.add("/news/picture", b"\x89PNG\r\n\x1a\n" + b"\0" * 1000, content_type="image/png")
+    server.add_handler("/news/busy", busy_once(article_page("Busy at first", generated_paragraphs(rng)),
+                                               "text/html"))
+    page_errors = {server.url(path): error for path, error in (
+        ("/news/bomb", "body larger than"), ("/news/huge", "body larger than"),
+        ("/news/endless", "body larger than"), ("/news/drip", "timed out"), ("/news/loop-a", "redirect loop"),
+        ("/news/picture", "not a web page"), ("/private/members-only", "disallowed by robots.txt"),
+        ("/news/missing", "HTTP 404"))}
+    feed("hostile-pages", _feed_route(server, "/feeds/pages.xml", rss(
+        [Item(url, f"Page {url}") for url in [*page_errors, server.url("/news/busy")]])))
+
+    # A server that must never be contacted: linked directly, by name, IPv4-mapped, and through redirects.
+    target = forbidden.url("/secret")
+    via_redirect = server.redirect("/news/to-forbidden", target)
+    forbidden_links = [target, forbidden.url("/by-name", host="localhost"),
+                       f"http://[::ffff:127.0.0.1]:{forbidden.port}/mapped", via_redirect,
+                       f"http://0.0.0.0:{forbidden.port}/any"]
+    page_errors.update({url: "refused: " for url in forbidden_links})
+    feed("forbidden-links", _feed_route(server, "/feeds/forbidden-links.xml", rss(
+        [Item(url, f"Internal {i}") for i, url in enumerate(forbidden_links)])))
+    feed("forbidden-feed-redirect", server.redirect("/feeds/to-forbidden.xml", forbidden.url("/feed.xml")),
+         "refused")
+
+    # Entities: a billion laughs, and external entities aimed at /etc/passwd and the forbidden server.
+    laughs = filler("/news/laughs", "Laughs")
+    feed("entity-bomb", _feed_route(server, "/feeds/laughs.xml", rss(
+        [Item(laughs, "", "", title_xml="&lol9;")], prologue=ENTITY_BOMB_DOCTYPE)))
+    xxe = filler("/news/xxe", "External entities")
+    feed("external-entities", _feed_route(server, "/feeds/xxe.xml", rss(
+        [Item(xxe, "", "", title_xml="XXE &file; &remote;")],
+        prologue=external_entities_doctype(forbidden.url("/xxe")))))
+
+    # Absurd and missing dates.
+    dated = [Item(filler(f"/news/dated-{i}", f"Dated {i}"), f"Dated {i}", published=d)
+             for i, d in enumerate(ABSURD_DATES)]
+    dated.append(Item(filler("/news/undated", "Undated"), "Undated"))
+    feed("absurd-dates", _feed_route(server, "/feeds/dates.xml", rss(dated)))
+
+    # A sample of feedparser's own test corpus, each file its own source.
+    for path in corpus:
+        rel = path.relative_to(corpus_root).as_posix()
+        feed(f"corpus/{rel}", _feed_route(server, f"/corpus/{rel}", path.read_bytes(), "application/xml"))
+
+    return HostileWorld(tuple(feeds), markup, errors, page_errors, len(corpus), "/private/members-only")
+
+
+def corpus_sample(size: int, seed: int = 2106) -> list[Path]:
+    """A seeded sample of the feedparser corpus; empty when ../shared is absent."""
+    if not FEED_CORPUS.is_dir():
+        return []
+    files = sorted(FEED_CORPUS.rglob("*.xml"))
+    return sorted(random.Random(seed).sample(files, min(size, len(files))))
