@@ -226,7 +226,8 @@ def small_world(server: LocalServer, *, feeds: int = 3, per_feed: int = 10, copi
     for f in range(feeds):
         chunk = pages[f * per_feed:(f + 1) * per_feed]
         items = [Item(link=url, title=title, description=lead[:200],
-                      published=f"Mon, {1 + i:02d} Aug 2022 10:00:00 GMT") for i, (url, title, lead) in enumerate(chunk)]
+                      published=f"Mon, {1 + i:02d} Aug 2022 10:00:00 GMT")
+                 for i, (url, title, lead) in enumerate(chunk)]
         path = f"/feeds/outlet-{f}.xml"
         server.add_handler(path, conditional(rss(items, f"Outlet {f}"), "application/rss+xml"))
         feed_list.append((f"outlet-{f}", server.url(path)))

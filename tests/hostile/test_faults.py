@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 from extractors_testkit import LocalServer
-from hostile_world import (REPO, Item, SmallWorld, article_page, cli_env, conditional, live_group_members, newswatch, rows, rss,
-                           small_world, start_newswatch, wait_for, write_watch)
+from hostile_world import (REPO, Item, SmallWorld, article_page, cli_env, conditional, live_group_members, newswatch,
+                           rows, rss, small_world, start_newswatch, wait_for, write_watch)
 
 pytestmark = pytest.mark.slow
 
