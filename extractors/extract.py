@@ -4,6 +4,8 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import UTC, datetime
@@ -29,6 +31,18 @@ def quiet_extraction_logs() -> None:
 
 
 quiet_extraction_logs()
+
+
+def _start_worker(parent_pid: int) -> None:
+    """Pool worker set-up: quiet logs, and exit when the parent is gone (even killed by SIGKILL)."""
+    quiet_extraction_logs()
+
+    def watch_parent() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(0)  # the pass that owned us is gone: nobody will read our results
+
+    threading.Thread(target=watch_parent, name="exit-with-parent", daemon=True).start()
 
 
 def _canonical_link(tree: object, url: str) -> str:
@@ -96,7 +110,7 @@ class ExtractionPool:
         # spawn, not fork: forking a process that runs an event loop and threads (Prefect) is unsafe.
         self._executor = ProcessPoolExecutor(
             max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=quiet_extraction_logs,
+            initializer=_start_worker, initargs=(os.getpid(),),
         )
         return self
 

@@ -98,7 +98,6 @@ async def _monitor_pass(watch, db_path: Path, show_progress: bool, started: floa
                     for s in sources))
                 task_runs += len(sources)
                 polls = pipeline.with_backoff(polls, states, datetime.now(timezone.utc))
-                warehouse.record_polls(watch.name, polls, datetime.now(timezone.utc))
                 for poll in polls:
                     counts.sources_ok += poll.status == "ok"
                     counts.sources_not_modified += poll.status == "not_modified"
@@ -108,6 +107,9 @@ async def _monitor_pass(watch, db_path: Path, show_progress: bool, started: floa
                 candidates = pipeline.fresh_candidates(watch, entries, warehouse)
                 if candidates:
                     task_runs += await _process(watch, warehouse, run_id, fetcher, candidates, counts, progress)
+        # Only now, with every entry's article stored, keep the feeds' new ETags: a pass killed
+        # earlier leaves the old ones, so the next pass reads the feeds again and finishes the work.
+        warehouse.record_polls(watch.name, polls, datetime.now(timezone.utc))
         status = "completed"
     except BaseException:
         warehouse.finish_run(run_id, counts.run_counts(), status="failed")

@@ -236,6 +236,10 @@ def decide_and_store(
     for item in again:
         aliases += [(u, claimed[item.url]) for u in item.all_urls() | {item.candidate.url} if u != item.url]
 
+    # Within one moment, judge whole pages before feed-only texts: a feed's summary is an excerpt
+    # of its page, so the page should be the original and the summary its copy, not the reverse.
+    far_future = datetime.max.replace(tzinfo=timezone.utc)
+    pending.sort(key=lambda p: ((p[2].published_at or far_future) if p[2] else far_future, p[4] == "feed"))
     docs = [(d, fingerprint(d.text)) for _, _, d, _, _ in pending if d is not None]
     candidates = warehouse.band_candidates(watch.name, [(d.key, fp.bands) for d, fp in docs])
     fps = {d.key: fp for d, fp in docs}

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from flows.config import WatchConfig
 from flows.prefect_api import local_prefect_api
+from warehouse.passlock import exclusive_pass
 
 LOGGER = logging.getLogger(__name__)
 
@@ -23,7 +24,8 @@ def _quiet_prefect(verbose: bool) -> None:
 def run_monitor_pass(watch: WatchConfig, db_path: Path, *, verbose: bool = False, progress: bool = False):
     """Run the monitor flow once and return its PassSummary."""
     _quiet_prefect(verbose)
-    with local_prefect_api() as api_url:
+    # Taken before Prefect starts, so a second pass says so at once, in one line, with no flow run.
+    with exclusive_pass(db_path), local_prefect_api() as api_url:
         from prefect.settings import PREFECT_API_URL, temporary_settings
 
         with temporary_settings(updates={PREFECT_API_URL: api_url}):

@@ -21,6 +21,9 @@ from warehouse.errors import WarehouseBusyError
 LOGGER = logging.getLogger(__name__)
 
 
+_HELD: set[str] = set()  # lock files this process holds: taking one again is a no-op
+
+
 def lock_path(db_path: Path) -> Path:
     return Path(str(db_path) + ".pass.lock")
 
@@ -29,6 +32,10 @@ def lock_path(db_path: Path) -> Path:
 def exclusive_pass(db_path: Path, wait_seconds: float = 0.0) -> Iterator[None]:
     """Hold the pass lock of `db_path`; wait up to `wait_seconds`, then raise WarehouseBusyError."""
     path = lock_path(db_path)
+    key = str(path.resolve()) if path.parent.exists() else str(path)
+    if key in _HELD:  # this process holds it already (the CLI takes it before the flow does)
+        yield
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -44,7 +51,11 @@ def exclusive_pass(db_path: Path, wait_seconds: float = 0.0) -> Iterator[None]:
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps({"pid": os.getpid(), "started": datetime.now(timezone.utc).isoformat(
             timespec="seconds")}).encode())
-        yield
+        _HELD.add(key)
+        try:
+            yield
+        finally:
+            _HELD.discard(key)
     finally:
         os.close(fd)  # closing drops the lock
 
