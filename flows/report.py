@@ -1,6 +1,7 @@
 """What the CLI prints: pass summaries, the sources table, one article's decision explained."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 from rich.console import Console
@@ -30,7 +31,7 @@ def print_sources(out: Console, watch: WatchConfig, db_path: Path) -> None:
         with open_reader(db_path) as con:
             for row in con.execute(
                 "SELECT url, last_status, last_error, last_checked_at, last_success_at, consecutive_failures, "
-                "entries_seen FROM sources WHERE watch = ?", [watch.name]).fetchall():
+                "entries_seen, retry_after FROM sources WHERE watch = ?", [watch.name]).fetchall():
                 rows[row[0]] = row
     table = Table(title=f"sources of watch '{watch.name}'", expand=False)
     table.add_column("source (name, url)", overflow="fold", ratio=3)
@@ -46,7 +47,10 @@ def print_sources(out: Console, watch: WatchConfig, db_path: Path) -> None:
         if r is None:
             table.add_row(label, "never polled", "", "", "", "")
             continue
-        table.add_row(label, r[1] or "", f"{fmt(r[3])}\n{fmt(r[4])}", str(r[5]), str(r[6]), r[2] or "")
+        status = r[1] or ""
+        if r[7] is not None and r[7] > datetime.now(timezone.utc):
+            status += f"\nbacking off until {r[7]:%Y-%m-%d %H:%M} UTC"
+        table.add_row(label, status, f"{fmt(r[3])}\n{fmt(r[4])}", str(r[5]), str(r[6]), r[2] or "")
     out.print(table)
 
 
