@@ -22,6 +22,9 @@ LOGGER = logging.getLogger(__name__)
 app = typer.Typer(
     name="newswatch",
     help="Media monitoring: poll a watch's sources, keep what is news, store it in DuckDB.",
+    epilog=("Examples: newswatch run; newswatch sources; newswatch digest --since 7d; "
+            "newswatch sql \"select title, url from updates limit 5\"; newswatch explain URL; newswatch demo. "
+            "Each command has --help."),
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
@@ -159,19 +162,15 @@ def demo(
     run_demo(out, keep)
 
 
-def _register_optional() -> None:
-    """Commands that live in their own modules (sql/search/export, digest)."""
-    import importlib
+def _register_commands() -> None:
+    """Commands that live in their own modules: sql, search, export and digest."""
+    from flows import cmd_sql, digest
 
-    for module in ("flows.cmd_sql", "flows.digest"):
-        try:
-            importlib.import_module(module).register(app)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+    cmd_sql.register(app)
+    digest.register(app)
 
 
-_register_optional()
+_register_commands()
 
 
 def main() -> None:
