@@ -11,7 +11,8 @@ $(UV):
 	  printf '#!/bin/sh\nPYTHONPATH=%s/.tools/lib exec python3 -m uv "$$@"\n' "$(CURDIR)" > .tools/bin/uv && chmod +x .tools/bin/uv
 
 $(VENV)/.installed: uv.lock pyproject.toml | $(UV)
-	$(UV) sync --frozen --all-groups
+	@echo "installing the pinned dependencies of uv.lock into $(VENV) ..."
+	$(UV) sync --frozen --all-groups --quiet
 	touch $@
 
 install: $(VENV)/.installed  ## install the CLI at .venv/bin/newswatch
