@@ -17,18 +17,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime, timezone
+
+import numpy as np
 
 from .minhash import content_hash, fingerprint, shingles
 from .novelty import novel_sentences
 from .query import Query
 from .relevance import RelevanceModel, TermVector, cosine, term_vector
-from .similarity import NearDuplicateScore, near_duplicate_score
+from .similarity import NearDuplicateScore
 from .types import Decision, Document, Fingerprint
 
 LOGGER = logging.getLogger(__name__)
 
 __all__ = ["DecisionSettings", "Decider", "Candidate"]
+
+STORED_CACHE = 20_000  # stored candidates kept compared-ready across batches (~6 KB each)
 
 
 @dataclass(frozen=True)
@@ -53,12 +58,30 @@ Candidate = Document | tuple[Document, Fingerprint | frozenset[int] | None]
 
 @dataclass
 class _Known:
-    doc: Document
-    shingles: frozenset[int]
+    doc: Document  # without its text once it is only a candidate: the text is not needed to compare
+    shingles: np.ndarray  # sorted unique uint64 shingle hashes: a tenth of a frozenset's memory
     content_hash: str
     status: str | None
     duplicate_of: str | None
     story_key: str | None
+
+
+def _compact(grams: frozenset[int]) -> np.ndarray:
+    return np.sort(np.fromiter(grams, dtype=np.uint64, count=len(grams)))
+
+
+def _score(a: np.ndarray, b: np.ndarray) -> NearDuplicateScore:
+    # near_duplicate_score on sorted unique arrays: the same figures, without building sets.
+    small, big = (a, b) if len(a) <= len(b) else (b, a)
+    if not len(small):
+        inter = 0
+    else:
+        at = np.searchsorted(big, small)
+        at[at == len(big)] = 0
+        inter = int(np.count_nonzero(big[at] == small)) if len(big) else 0
+    union = len(a) + len(b) - inter
+    return NearDuplicateScore(jaccard=inter / union if union else 0.0,
+                              containment=inter / len(small) if len(small) else 0.0, smaller_size=len(small))
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -88,22 +111,31 @@ class Decider:
         self._seeds = [self._known(s, None, "seed") for s in seeds]
         self._updates = [self._known(u, None, "new") for u in updates]
         self._relevance = RelevanceModel([_full_text(s) for s in seeds], [_full_text(u) for u in updates])
-        self._known_texts = [s.text for s in seeds] + [u.text for u in updates]
-        self._batch: dict[str, _Known] = {}
+        self._known_shingles: set[int] = set()  # everything the watch has seen, for novelty
+        for known in self._seeds + self._updates:
+            self._known_shingles.update(known.shingles.tolist())
+        self._batch: dict[str, _Known] = {}  # decided since the last forget_batch, not stored yet
         self._bands: dict[tuple[int, int], list[str]] = {}
+        self._stored: dict[str, _Known] = {}  # stored candidates (and forgotten batches), shingled once
         self._seed_vectors = {s.key: term_vector(_full_text(s)) for s in seeds}
 
     def _known(self, doc: Document, fp: Fingerprint | frozenset[int] | None, status: str | None) -> _Known:
-        grams = fp if isinstance(fp, frozenset) else shingles(doc.text)
+        if isinstance(fp, frozenset):
+            grams = fp
+        elif isinstance(fp, Fingerprint) and fp.shingles:
+            grams = fp.shingles
+        else:
+            grams = shingles(doc.text)
         digest = fp.content_hash if isinstance(fp, Fingerprint) else content_hash(doc.text)
         status = status or doc.status
         story = doc.story_key or (doc.key if status in ("seed", "new") else None)
-        return _Known(doc, grams, digest, status, doc.duplicate_of, story)
+        return _Known(replace(doc, text=""), _compact(grams), digest, status, doc.duplicate_of, story)
 
     def remember(self, doc: Document, fp: Fingerprint | None, decision: Decision) -> None:
         """Record a decided report so later reports of the same batch are compared with it."""
         fp = fp or fingerprint(doc.text)
-        known = _Known(doc, shingles(doc.text), fp.content_hash, decision.status,
+        grams = fp.shingles or shingles(doc.text)
+        known = _Known(replace(doc, text=""), _compact(grams), fp.content_hash, decision.status,
                        decision.duplicate_of, decision.story_key)
         self._batch[doc.key] = known
         for band, value in enumerate(fp.bands):
@@ -111,7 +143,23 @@ class Decider:
         if decision.status == "new":
             self._updates.append(known)
             self._relevance.add_update(_full_text(doc))
-            self._known_texts.append(doc.text)
+            self._known_shingles.update(grams)
+
+    def forget_batch(self) -> None:
+        """Drop what only this batch needed, once it is stored: its band index and full records.
+
+        Seeds and accepted updates stay; stored reports come back as warehouse candidates, and their
+        compact shingles are kept (up to STORED_CACHE) so they are not shingled again.
+        """
+        for key, known in self._batch.items():
+            self._remember_stored(key, known)
+        self._batch.clear()
+        self._bands.clear()
+
+    def _remember_stored(self, key: str, known: _Known) -> None:
+        if len(self._stored) >= STORED_CACHE:
+            self._stored.pop(next(iter(self._stored)))  # oldest first: copies name recent articles
+        self._stored[key] = known
 
     def _pool(self, doc: Document, fp: Fingerprint, candidates: Iterable[Candidate]) -> list[_Known]:
         pool: dict[str, _Known] = {}
@@ -120,7 +168,11 @@ class Decider:
         for cand in candidates:
             cdoc, cfp = (cand, None) if isinstance(cand, Document) else cand
             if cdoc.key not in pool:
-                pool[cdoc.key] = self._known(cdoc, cfp, None)
+                known = self._batch.get(cdoc.key) or self._stored.get(cdoc.key)
+                if known is None:
+                    known = self._known(cdoc, cfp, None)
+                    self._remember_stored(cdoc.key, known)
+                pool[cdoc.key] = known
         for band, value in enumerate(fp.bands):
             for key in self._bands.get((band, value), ()):
                 pool.setdefault(key, self._batch[key])
@@ -140,10 +192,10 @@ class Decider:
         exact = [k for k in pool if k.content_hash == fp.content_hash]
         if exact:
             return self._copy(min(exact, key=_original_order), None)
-        grams = shingles(doc.text)
+        grams = _compact(fp.shingles or shingles(doc.text))
         copies = []
         for known in pool:
-            score = near_duplicate_score(grams, known.shingles)
+            score = _score(grams, known.shingles)
             if score.is_copy(s.jaccard_threshold, s.containment_threshold, s.min_shingles):
                 copies.append((known, score))
         if copies:
@@ -177,7 +229,8 @@ class Decider:
                             reason=(f"same event as the seed ({_label(seed.doc.key)}): published {days:.1f} days "
                                     f"from it, word similarity {sim:.2f}"), **evidence)
 
-        novel = novel_sentences(doc.text, self._known_texts, threshold=s.novelty_threshold)
+        novel = novel_sentences(doc.text, (), threshold=s.novelty_threshold,
+                                known_shingles=self._known_shingles)
         return Decision(status="new", story_key=doc.key, novel_sentences=novel,
                         reason=f"new: {query_note}, relevance {relevance:.2f}", **evidence)
 

@@ -24,7 +24,7 @@ import struct
 
 import numpy as np
 
-from .normalize import normalize_text, words
+from .normalize import WORD_RE, normalize_text, words
 from .types import Fingerprint
 
 LOGGER = logging.getLogger(__name__)
@@ -61,9 +61,9 @@ def _hash64(token: str) -> int:
     return int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "little")
 
 
-def shingles(text: str, size: int = SHINGLE_SIZE) -> frozenset[int]:
+def shingles(text: str, size: int = SHINGLE_SIZE, normalized: bool = False) -> frozenset[int]:
     """Hashed word `size`-grams of the normalised text (a short text yields its words joined)."""
-    tokens = words(text)
+    tokens = WORD_RE.findall(text) if normalized else words(text)
     if not tokens:
         return frozenset()
     if len(tokens) < size:
@@ -102,6 +102,9 @@ def band_hashes(signature: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def fingerprint(text: str) -> Fingerprint:
-    """Content hash, MinHash signature and LSH bands of `text`."""
-    signature = minhash_signature(shingles(text))
-    return Fingerprint(content_hash=content_hash(text), minhash=signature, bands=band_hashes(signature))
+    """Content hash, MinHash signature, LSH bands and shingles of `text` (normalised once)."""
+    normal = normalize_text(text)
+    grams = shingles(normal, normalized=True)
+    signature = minhash_signature(grams)
+    digest = hashlib.sha256(normal.encode("utf-8")).hexdigest()
+    return Fingerprint(content_hash=digest, minhash=signature, bands=band_hashes(signature), shingles=grams)

@@ -24,7 +24,7 @@ _PUNCT_MAP = str.maketrans({
     "\u00f8": "o", "\u0142": "l", "\u0111": "d", "\u00e6": "ae", "\u0153": "oe",
 })
 _SPACE_RE = re.compile(r"\s+")
-_WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
+WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 # A sentence ends at . ! ? (possibly followed by a closing quote or bracket) before whitespace and
 # an opening quote, bracket, digit or capital letter.
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)\]]*\s+(?=[\"'\u201c\u2018(\[]*[A-Z0-9\u00c0-\u024f])")
@@ -37,6 +37,8 @@ _ABBREVIATIONS = frozenset({
 
 def _strip_accents(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
+    if decomposed.isascii():  # most news text: nothing to strip, skip the per-character walk
+        return decomposed
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
@@ -50,7 +52,7 @@ def normalize_text(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """The normalised words of `text` (letters and digits; punctuation separates words)."""
-    return _WORD_RE.findall(normalize_text(text))
+    return WORD_RE.findall(normalize_text(text))
 
 
 def split_sentences(text: str) -> list[str]:

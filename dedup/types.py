@@ -28,6 +28,7 @@ class Fingerprint:
     content_hash: str  # hex digest of the normalised text
     minhash: tuple[int, ...]  # MinHash signature (uint32 values)
     bands: tuple[int, ...]  # one signed 64-bit hash per LSH band, band i at index i
+    shingles: frozenset[int] = frozenset()  # the hashed word 3-grams, kept so nothing shingles the text again
 
 
 @dataclass(frozen=True)

@@ -154,3 +154,20 @@ def test_watch_without_query_uses_similarity_alone():
     assert decider.decide(_doc(visit)).status == "new"
     assert decider.decide(_doc(football)).status == "irrelevant"
     assert decider.decide(_doc(visit)).query_matched is None
+
+
+def test_forgetting_each_stored_batch_changes_no_decision():
+    # As a pass does: after each batch is stored the Decider forgets it, and the stored reports
+    # come back as warehouse candidates. Every decision must be the one made with everything in memory.
+    seed, _ = _load()
+    decider = Decider([seed], query=parse_query(QUERY))
+    stored: list[Document] = []
+    for raw in CASES:
+        doc = _doc(raw)
+        fp = fingerprint(doc.text)
+        decision = decider.decide(doc, fp, stored)
+        decider.remember(doc, fp, decision)
+        decider.forget_batch()
+        stored.append(replace(doc, status=decision.status, duplicate_of=decision.duplicate_of,
+                              story_key=decision.story_key))
+        assert decision == DECISIONS[doc.key], doc.key

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dedup import (NUM_BANDS, NUM_PERM, containment, estimated_jaccard, fingerprint, jaccard,
+from dedup import (NUM_BANDS, NUM_PERM, containment, content_hash, estimated_jaccard, fingerprint, jaccard,
                    minhash_signature, near_duplicate_score, shingles)
 
 REPO = Path(__file__).resolve().parents[2]
@@ -82,3 +82,10 @@ def test_tiny_text_is_not_an_excerpt_of_everything():
     score = near_duplicate_score(tiny, story)
     assert score.containment == 1.0
     assert not score.is_copy(jaccard_threshold=0.5, containment_threshold=0.6, min_shingles=20)
+
+
+def test_fingerprint_keeps_the_shingles_of_the_text():
+    text = "The UN rights chief visited Xinjiang on Monday, the first such visit in 17 years."
+    assert fingerprint(text).shingles == shingles(text)
+    assert fingerprint(text).content_hash == content_hash("the un rights chief  visited xinjiang on monday, "
+                                                          "the first such visit in 17 years.")
