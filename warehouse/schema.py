@@ -70,11 +70,15 @@ def _run_script(con: duckdb.DuckDBPyConnection, sql: str) -> None:
 
 
 def migrate(con: duckdb.DuckDBPyConnection, directory: Path = MIGRATIONS_DIR) -> int:
-    """Apply every pending migration, each in its own transaction, recreate the views; return the schema version."""
+    """Apply every pending migration, each in its own transaction, recreate the views; return the schema version.
+
+    The views are recreated in the last migration's transaction (or in their own when nothing is
+    pending), so a kill can never leave migrated tables without their views.
+    """
     _ensure_history_table(con)
     applied = applied_migrations(con)
-    migrations = available_migrations(directory)
-    for migration in migrations:
+    pending = []
+    for migration in available_migrations(directory):
         if migration.version in applied:
             if applied[migration.version] != migration.name:
                 raise MigrationError(
@@ -82,23 +86,30 @@ def migrate(con: duckdb.DuckDBPyConnection, directory: Path = MIGRATIONS_DIR) ->
                     f"but the file is {migration.path.name}"
                 )
             continue
+        pending.append(migration)
+    views = directory / VIEWS_FILE.name
+    views_sql = views.read_text(encoding="utf-8") if views.exists() else None
+    for i, migration in enumerate(pending):
         LOGGER.info("applying migration %04d_%s", migration.version, migration.name)
         con.execute("BEGIN TRANSACTION")
+        step = migration.path.name
         try:
             _run_script(con, migration.path.read_text(encoding="utf-8"))
             con.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, now())",
                 [migration.version, migration.name],
             )
+            if views_sql is not None and i == len(pending) - 1:
+                step = f"{views.name} (recreating the public views after {migration.path.name})"
+                _run_script(con, views_sql)
             con.execute("COMMIT")
         except duckdb.Error as exc:
             con.execute("ROLLBACK")
-            raise MigrationError(f"migration {migration.path.name} failed: {exc}") from exc
-    views = directory / VIEWS_FILE.name
-    if views.exists():
+            raise MigrationError(f"migration {step} failed: {exc}") from exc
+    if views_sql is not None and not pending:
         con.execute("BEGIN TRANSACTION")
         try:
-            _run_script(con, views.read_text(encoding="utf-8"))
+            _run_script(con, views_sql)
             con.execute("COMMIT")
         except duckdb.Error as exc:
             con.execute("ROLLBACK")

@@ -7,6 +7,7 @@ transaction and closes it again.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, fields
@@ -21,9 +22,19 @@ from extractors.types import PollResult, SourceState
 from warehouse.connection import open_writer
 from warehouse.errors import WarehouseError
 from warehouse.records import ArticleRecord, ArticleRef, RunCounts, StoredArticle
-from warehouse.search import rebuild_search_index
+from warehouse.search import has_search_index, rebuild_search_index
 
 LOGGER = logging.getLogger(__name__)
+
+# Near-duplicates are looked up among the most recent articles only: band rows are stored in id
+# order, so DuckDB skips older blocks and a lookup costs the same at 10k or 1M stored articles.
+# Seeds and accepted updates are compared whatever their age (the Decider keeps them in memory).
+BAND_WINDOW = 10_000
+# The full-text index is rebuilt (DuckDB's fts has no incremental update) when the articles stored
+# since the last build reach this share of the indexed ones, or while the archive is small enough
+# that a rebuild costs seconds: its cost per stored article stays constant as the archive grows.
+SEARCH_REINDEX_GROWTH = 0.10
+SEARCH_ALWAYS_REINDEX_BELOW = 5_000
 
 _TS = pa.timestamp("us", tz="UTC")
 _ARTICLE_SCHEMA = pa.schema(
@@ -73,16 +84,41 @@ def _stored(row: tuple) -> StoredArticle:
 class Warehouse:
     """The monitor's writer: one method per step, each a short transaction on a freshly opened file."""
 
-    def __init__(self, path: Path, wait_seconds: float = 30.0) -> None:
+    def __init__(self, path: Path, wait_seconds: float = 30.0, migrate_now: bool = True) -> None:
         self.path = Path(path)
         self.wait_seconds = wait_seconds
-        con = open_writer(self.path, wait_seconds=wait_seconds)  # migrate once, up front
-        con.close()
+        self._migrated = False
+        self._local = threading.local()  # the connection of an open session, per thread
+        if migrate_now:  # migrate once, up front; otherwise on the first open
+            self._open().close()
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        con = open_writer(self.path, wait_seconds=self.wait_seconds, migrate_schema=not self._migrated)
+        self._migrated = True
+        return con
+
+    @contextmanager
+    def session(self) -> Iterator[Warehouse]:
+        """Keep the file open for several steps (each still its own transaction), then close it.
+
+        Opening and closing costs tens of milliseconds, so a pass groups the steps between two
+        network waits in one session; it never holds one across a network wait, so readers get in.
+        """
+        if getattr(self._local, "con", None) is not None:  # nested: the outer session closes
+            yield self
+            return
+        self._local.con = self._open()
+        try:
+            yield self
+        finally:
+            con, self._local.con = self._local.con, None
+            con.close()
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Open the file, begin, yield the connection, commit (or roll back on error) and close."""
-        con = open_writer(self.path, wait_seconds=self.wait_seconds, migrate_schema=False)
+        """Begin, yield the connection, commit (or roll back on error); opens and closes the file outside a session."""
+        held = getattr(self._local, "con", None)
+        con = held if held is not None else self._open()
         try:
             con.execute("BEGIN TRANSACTION")
             try:
@@ -92,7 +128,8 @@ class Warehouse:
                 raise
             con.execute("COMMIT")
         finally:
-            con.close()
+            if held is None:
+                con.close()
 
     # -- sources -----------------------------------------------------------------------------
 
@@ -196,9 +233,12 @@ class Warehouse:
         return dict(rows)
 
     def band_candidates(
-        self, watch: str, band_hashes: Sequence[tuple[str, Sequence[int]]]
+        self, watch: str, band_hashes: Sequence[tuple[str, Sequence[int]]], window: int | None = BAND_WINDOW
     ) -> dict[str, list[StoredArticle]]:
-        """Stored articles sharing at least one LSH band with each key's bands: one equi-join for the batch."""
+        """Stored articles sharing at least one LSH band with each key's bands: one equi-join for the batch.
+
+        Only the `window` most recent articles (by id) are searched; None searches the whole archive.
+        """
         result: dict[str, list[StoredArticle]] = {key: [] for key, _ in band_hashes}
         keys, bands, hashes = [], [], []
         for key, key_bands in band_hashes:
@@ -212,6 +252,9 @@ class Warehouse:
             {"key": pa.array(keys, pa.string()), "band": pa.array(bands, pa.int16()), "hash": pa.array(hashes, pa.int64())}
         )
         with self.transaction() as con:
+            min_id = -1
+            if window is not None:
+                min_id = con.execute("SELECT coalesce(max(id), 0) - $w FROM article", {"w": window}).fetchone()[0]
             con.register("band_probe", probe)
             rows = con.execute(
                 f"""
@@ -219,10 +262,10 @@ class Warehouse:
                 FROM band_probe p
                 JOIN article_band b ON b.band = p.band AND b.hash = p.hash
                 JOIN article a ON a.id = b.article_id
-                WHERE a.watch = $watch
+                WHERE a.watch = $watch AND b.article_id > $min_id AND a.id > $min_id
                 ORDER BY p.key, a.id
                 """,
-                {"watch": watch},
+                {"watch": watch, "min_id": min_id},
             ).fetchall()
             con.unregister("band_probe")
         for key, *stored in rows:
@@ -426,7 +469,7 @@ class Warehouse:
             ).fetchone()[0]
 
     def finish_run(self, run_id: int, counts: RunCounts | Mapping[str, int], status: str = "completed") -> None:
-        """Record how a pass ended; rebuild the search index when the pass stored articles."""
+        """Record how a pass ended; rebuild the search index when the pass stored articles and it is due."""
         if isinstance(counts, Mapping):
             unknown = set(counts) - {f.name for f in fields(RunCounts)}
             if unknown:
@@ -441,10 +484,27 @@ class Warehouse:
                 {**values, "status": status, "run_id": run_id},
             )
             wrote = con.execute("SELECT count(*) FROM article WHERE run_id = ?", [run_id]).fetchone()[0]
-        if wrote:
+            due = bool(wrote) and self._search_index_due(con)
+        if due:
             self.rebuild_search_index()
 
+    @staticmethod
+    def _search_index_due(con: duckdb.DuckDBPyConnection) -> bool:
+        stored = con.execute("SELECT count(*) FROM article").fetchone()[0]
+        if stored < SEARCH_ALWAYS_REINDEX_BELOW or not has_search_index(con):
+            return True
+        indexed = con.execute("SELECT count(*) FROM fts_main_article.docs").fetchone()[0]
+        return stored - indexed >= SEARCH_REINDEX_GROWTH * indexed
+
+    def unindexed_articles(self) -> int:
+        """How many stored articles the full-text index does not cover yet."""
+        with self.transaction() as con:
+            stored = con.execute("SELECT count(*) FROM article").fetchone()[0]
+            if not has_search_index(con):
+                return stored
+            return stored - con.execute("SELECT count(*) FROM fts_main_article.docs").fetchone()[0]
+
     def rebuild_search_index(self) -> None:
-        """Rebuild the full-text index over article titles and texts."""
+        """Rebuild the full-text index over article titles and texts (whatever the policy says)."""
         with self.transaction() as con:
             rebuild_search_index(con)

@@ -71,3 +71,22 @@ def test_a_renamed_migration_is_refused(tmp_path: Path) -> None:
     with pytest.raises(MigrationError, match="recorded as 'initial'"):
         migrate(con, directory)
     con.close()
+
+
+def test_the_views_are_recreated_in_the_last_migrations_transaction(tmp_path: Path) -> None:
+    directory, last = _migrations_copy(tmp_path)
+    (directory / f"{last + 1:04d}_extra.sql").write_text("CREATE TABLE extra (x INTEGER);")
+    good_views = (directory / "views.sql").read_text()
+    (directory / "views.sql").write_text(good_views + "\nCREATE OR REPLACE VIEW broken AS SELECT * FROM no_such_table;")
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    with pytest.raises(MigrationError, match="views.sql"):
+        migrate(con, directory)
+    # The migration and its views stand or fall together: no migrated table is left without its views.
+    assert con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == last
+    tables = {row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert "extra" not in tables
+    (directory / "views.sql").write_text(good_views)
+    assert migrate(con, directory) == last + 1
+    views = {row[0] for row in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    con.close()
+    assert {"articles", "updates"} <= views
