@@ -77,15 +77,20 @@ async def monitor(config_path: str, db_path: str, show_progress: bool = False) -
 
 
 async def _monitor_pass(watch, db_path: Path, show_progress: bool, started: float) -> PassSummary:
-    warehouse = Warehouse(db_path)
-    run_id = warehouse.start_run(watch.name)
+    warehouse = Warehouse(db_path, migrate_now=False)
     counts = pipeline.PassCounts()
     task_runs = 0
     progress = PassProgress(enabled=show_progress)
+    with warehouse.session():  # one open of the file for every step before the network
+        run_id = warehouse.start_run(watch.name)
+        try:
+            pipeline.store_seeds(watch, warehouse)
+            sources = [Source(url=f.url, name=f.name) for f in watch.feeds]
+            states = warehouse.source_states(watch.name, [s.url for s in sources])
+        except BaseException:
+            warehouse.finish_run(run_id, counts.run_counts(), status="failed")
+            raise
     try:
-        pipeline.store_seeds(watch, warehouse)
-        sources = [Source(url=f.url, name=f.name) for f in watch.feeds]
-        states = warehouse.source_states(watch.name, [s.url for s in sources])
         now = datetime.now(timezone.utc)
         deferred = [s for s in sources if pipeline.is_deferred(states.get(s.url), now)]
         sources = [s for s in sources if s not in deferred]
@@ -109,12 +114,12 @@ async def _monitor_pass(watch, db_path: Path, show_progress: bool, started: floa
                     task_runs += await _process(watch, warehouse, run_id, fetcher, candidates, counts, progress)
         # Only now, with every entry's article stored, keep the feeds' new ETags: a pass killed
         # earlier leaves the old ones, so the next pass reads the feeds again and finishes the work.
-        warehouse.record_polls(watch.name, polls, datetime.now(timezone.utc))
-        status = "completed"
+        with warehouse.session():
+            warehouse.record_polls(watch.name, polls, datetime.now(timezone.utc))
+            warehouse.finish_run(run_id, counts.run_counts(), status="completed")
     except BaseException:
         warehouse.finish_run(run_id, counts.run_counts(), status="failed")
         raise
-    warehouse.finish_run(run_id, counts.run_counts(), status=status)
     reports = tuple(SourceReport(p.source.name, p.source.url, p.status, len(p.entries), p.error) for p in polls)
     reports += tuple(SourceReport(s.name, s.url, "deferred", 0, _deferred_note(states[s.url])) for s in deferred)
     return PassSummary(watch.name, str(db_path), run_id, counts, reports, time.monotonic() - started, task_runs)

@@ -212,6 +212,16 @@ def decide_and_store(
     links that land on one article store it once.
     """
     counts = PassCounts(pages_fetched=sum(1 for f in batch if f.page.status is not None))
+    # One open of the file for the whole step: lookups, deciding (CPU only, no network) and the write.
+    with warehouse.session():
+        counts.add(_decide_and_store(watch, warehouse, decider, run_id, batch, claimed))
+    decider.forget_batch()  # the batch is stored: later batches find it through band_candidates
+    return counts
+
+
+def _decide_and_store(watch: WatchConfig, warehouse: Warehouse, decider: Decider, run_id: int,
+                      batch: Sequence[Fetched], claimed: dict[str, int]) -> PassCounts:
+    counts = PassCounts()
     now = datetime.now(timezone.utc)
     known = warehouse.known_urls(watch.name, {f.url for f in batch} | {u for f in batch for u in f.all_urls()})
     aliases: list[tuple[str, int]] = []
