@@ -103,7 +103,36 @@ def search(
         """,
         {"query": query, "status": status, "limit": limit},
     ).fetchall()
+    rows += _unindexed_matches(con, query, status, limit, top=max((r[1] for r in rows), default=1.0))
+    rows.sort(key=lambda r: (-r[1], r[0]))
     return [
         SearchHit(id, score, st, title, url, published_at, snippet(text or title, query))
-        for id, score, st, title, url, published_at, text in rows
+        for id, score, st, title, url, published_at, text in rows[:limit]
     ]
+
+
+def _unindexed_matches(con: duckdb.DuckDBPyConnection, query: str, status: str | None, limit: int,
+                       top: float) -> list[tuple]:
+    """Articles stored since the index was last built, matched word by word, so search is never stale.
+
+    The index is rebuilt only now and then in a large archive (a rebuild costs time in proportion
+    to it); until then the newest articles are scored by the share of the query's words they hold,
+    scaled to the best BM25 score, and ranked among the indexed hits.
+    """
+    terms = sorted({w for w in re.findall(r"\w+", query.lower()) if len(w) > 1})
+    if not terms:
+        return []
+    rows = con.execute(
+        """
+        SELECT id, status, coalesce(title, ''), url, published_at, coalesce(text, ''),
+               list_sum([CASE WHEN contains(lower(coalesce(title, '') || ' ' || coalesce(text, '')), t)
+                         THEN 1 ELSE 0 END FOR t IN $terms]) AS hits
+        FROM article
+        WHERE id NOT IN (SELECT name FROM fts_main_article.docs) AND ($status IS NULL OR status = $status)
+        ORDER BY hits DESC, id DESC
+        LIMIT $limit
+        """,
+        {"terms": terms, "status": status, "limit": limit},
+    ).fetchall()
+    return [(id, top * hits / len(terms), st, title, url, published_at, text)
+            for id, st, title, url, published_at, text, hits in rows if hits]
