@@ -61,7 +61,7 @@ def measure_passes(results: BenchResults, pages, sizes: list[int], work: Path, p
     os.environ["PREFECT_HOME"] = str(home)
     os.environ.pop("PREFECT_API_URL", None)
     with BenchWorld(pages) as world:
-        _say(f"bare sequential extract_article over {max(sizes)} served pages")
+        _say(f"bare sequential trafilatura.extract over {max(sizes)} served pages")
         bare = bare_extraction_seconds(world, sizes)
         _say("starting the local Prefect server")
         began = time.perf_counter()

@@ -25,7 +25,7 @@ class PassFigure:
     pages: int
     seconds: float  # run_monitor_pass, in-process
     process_s: float  # the whole process: imports, the pass, exit
-    bare_s: float  # sequential extract_article over the same pages
+    bare_s: float  # bare sequential trafilatura.extract over the same pages
     idle_s: float  # a pass where every feed answers 304, first flow of a fresh process
     peak_rss_mb: float  # the process tree: the pass and its extraction workers
     peak_pss_mb: float

@@ -7,6 +7,7 @@ batch, one transaction) -> record the run. Fetching the next batch overlaps deci
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from warehouse.store import Warehouse
 LOGGER = logging.getLogger(__name__)
 
 BATCH_SIZE = 64
+LOOKAHEAD = 2  # batches fetched and extracted ahead of the one being decided
 
 
 @dataclass(frozen=True)
@@ -143,11 +145,15 @@ async def _process(watch, warehouse, run_id, fetcher, candidates, counts, progre
     claimed: dict = {}
     progress.start("fetching and deciding pages", len(candidates))
     with ExtractionPool() as pool:
-        ahead = asyncio.ensure_future(fetch_pages_task(fetcher, pool, batches[0], 0))
+        # Two batches in flight ahead of the one being decided, so the extraction workers never
+        # wait for a batch boundary (their queue always holds the next pages).
+        ahead = collections.deque(asyncio.ensure_future(fetch_pages_task(fetcher, pool, batches[i], i))
+                                  for i in range(min(LOOKAHEAD, len(batches))))
         for index in range(len(batches)):
-            fetched = await ahead
-            if index + 1 < len(batches):
-                ahead = asyncio.ensure_future(fetch_pages_task(fetcher, pool, batches[index + 1], index + 1))
+            fetched = await ahead.popleft()
+            following = index + LOOKAHEAD
+            if following < len(batches):
+                ahead.append(asyncio.ensure_future(fetch_pages_task(fetcher, pool, batches[following], following)))
             batch_counts = await asyncio.to_thread(
                 decide_and_store_task, watch, warehouse, decider, run_id, fetched, claimed, index)
             counts.add(batch_counts)
