@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from extractors import ExtractionPool, Extracted, Page, extract_article
-from extractors_shingles import corpus_f1
+from bench.corpus import corpus_f1
 from extractors_testkit import CASES, SHARED
 
 PAGE_CASES = sorted((CASES / "pages").glob("*.html"))
