@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import unicodedata
+
+import numpy as np
 
 LOGGER = logging.getLogger(__name__)
 
@@ -23,6 +26,8 @@ _PUNCT_MAP = str.maketrans({
     "\u00df": "ss",
     "\u00f8": "o", "\u0142": "l", "\u0111": "d", "\u00e6": "ae", "\u0153": "oe",
 })
+_PUNCT_PAIRS = tuple((chr(code), replacement) for code, replacement in _PUNCT_MAP.items())
+_COMBINING: np.ndarray | None = None
 _SPACE_RE = re.compile(r"\s+")
 WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 # A sentence ends at . ! ? (possibly followed by a closing quote or bracket) before whitespace and
@@ -35,19 +40,51 @@ _ABBREVIATIONS = frozenset({
 })
 
 
+def _combining_marks() -> np.ndarray:
+    # Built on first need (about 50 ms): True at every code point with a nonzero combining class.
+    global _COMBINING
+    if _COMBINING is None:
+        table = np.zeros(sys.maxunicode + 1, dtype=bool)
+        table[[c for c in range(sys.maxunicode + 1) if unicodedata.combining(chr(c))]] = True
+        _COMBINING = table
+    return _COMBINING
+
+
 def _strip_accents(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
-    if decomposed.isascii():  # most news text: nothing to strip, skip the per-character walk
+    if decomposed.isascii():  # most news text: nothing to strip
         return decomposed
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    # Drop every code point with a combining class, as a per-character walk would, but in numpy.
+    codes = np.frombuffer(decomposed.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    marks = _combining_marks()[codes]
+    if not marks.any():
+        return decomposed
+    return codes[~marks].tobytes().decode("utf-32-le", "surrogatepass")
+
+
+def _unify_punctuation(text: str) -> str:
+    # str.translate with a dict costs a lookup per character of non-ASCII text; replacing only the
+    # mapped characters present gives the same string (no replacement contains a mapped character).
+    for ch, replacement in _PUNCT_PAIRS:
+        if ch in text:
+            text = text.replace(ch, replacement)
+    return text
 
 
 def normalize_text(text: str) -> str:
     """NFKC, casefold, strip accents, unify quotes and dashes, collapse whitespace."""
-    text = unicodedata.normalize("NFKC", text or "")
-    text = text.translate(_PUNCT_MAP).casefold()
+    if not text:
+        return ""
+    if text.isascii():
+        # NFKC and NFKD leave ASCII as it is, casefold is lower, the backtick is its only mapped character.
+        if "`" in text:
+            text = text.replace("`", "'")
+        return " ".join(text.lower().split())
+    text = unicodedata.normalize("NFKC", text)
+    text = _unify_punctuation(text).casefold()
     text = _strip_accents(text)
-    return _SPACE_RE.sub(" ", text).strip()
+    # str.split() and the regex \s use the same whitespace definition (str.isspace); split is faster.
+    return " ".join(text.split())
 
 
 def words(text: str) -> list[str]:

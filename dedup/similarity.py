@@ -10,11 +10,16 @@ LOGGER = logging.getLogger(__name__)
 __all__ = ["jaccard", "containment", "estimated_jaccard", "NearDuplicateScore", "near_duplicate_score"]
 
 
+def _as_set(items: Collection[int]) -> set[int] | frozenset[int]:
+    # Copying a set costs as much as intersecting it: novelty checks each sentence against a large one.
+    return items if isinstance(items, (set, frozenset)) else set(items)
+
+
 def jaccard(a: Collection[int], b: Collection[int]) -> float:
     """|A ∩ B| / |A ∪ B| (0.0 when both are empty)."""
     if not a and not b:
         return 0.0
-    a, b = set(a), set(b)
+    a, b = _as_set(a), _as_set(b)
     inter = len(a & b)
     return inter / (len(a) + len(b) - inter)
 
@@ -23,7 +28,7 @@ def containment(a: Collection[int], b: Collection[int]) -> float:
     """|A ∩ B| / |A|: how much of `a` lies inside `b` (0.0 when `a` is empty)."""
     if not a:
         return 0.0
-    return len(set(a) & set(b)) / len(a)
+    return len(_as_set(a) & _as_set(b)) / len(a)
 
 
 def estimated_jaccard(sig_a: tuple[int, ...], sig_b: tuple[int, ...]) -> float:
