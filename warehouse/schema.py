@@ -1,4 +1,9 @@
-"""The warehouse schema: ordered, named migrations recorded in `schema_migrations`, then the public views."""
+"""The warehouse schema: ordered, named migrations recorded in `schema_migrations`, then the public views.
+
+One step is data, not SQL: the LSH bands in `article_band` depend on the fingerprint code, so when
+`dedup.minhash.FINGERPRINT_VERSION` differs from the version recorded in `fingerprint_state`,
+`upgrade_bands` recomputes them from the stored texts (the writer runs it when it opens the file).
+"""
 from __future__ import annotations
 
 import logging
@@ -7,13 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
+from dedup.minhash import FINGERPRINT_VERSION, fingerprint
 from warehouse.errors import MigrationError
 
 LOGGER = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 VIEWS_FILE = MIGRATIONS_DIR / "views.sql"
+BAND_UPGRADE_BATCH = 1000  # articles re-banded per transaction: about a second of CPU
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([A-Za-z0-9_]+)\.sql$")
 
 
@@ -115,3 +123,76 @@ def migrate(con: duckdb.DuckDBPyConnection, directory: Path = MIGRATIONS_DIR) ->
             con.execute("ROLLBACK")
             raise MigrationError(f"recreating the public views ({views.name}) failed: {exc}") from exc
     return schema_version(con)
+
+
+def upgrade_bands(con: duckdb.DuckDBPyConnection, batch_size: int = BAND_UPGRADE_BATCH) -> int:
+    """Recompute the stored LSH bands if they were made by another fingerprint version; return articles re-banded.
+
+    Batches in id order, each one transaction that also records how far it got, so a killed upgrade
+    loses at most one batch and the next call finishes it. Articles stored without bands keep none.
+    """
+    state = _fingerprint_state(con)
+    if state is None or state[0] == FINGERPRINT_VERSION:
+        return 0
+    version, target, done_upto = state
+    if target != FINGERPRINT_VERSION:  # a fresh upgrade, or one to a version this code does not write
+        con.execute("UPDATE fingerprint_state SET target = ?, done_upto = 0", [FINGERPRINT_VERSION])
+        done_upto = 0
+    remaining = con.execute("SELECT count(*) FROM article WHERE id > ?", [done_upto]).fetchone()[0]
+    LOGGER.info("recomputing the LSH bands of %d stored articles: fingerprint version %d -> %d",
+                remaining, version, FINGERPRINT_VERSION)
+    rebanded = checked = 0
+    while True:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            rows = con.execute("SELECT id, coalesce(text, '') FROM article WHERE id > ? ORDER BY id LIMIT ?",
+                               [done_upto, batch_size]).fetchall()
+            if not rows:
+                con.execute("UPDATE fingerprint_state SET version = ?, target = NULL, done_upto = 0",
+                            [FINGERPRINT_VERSION])
+                con.execute("COMMIT")
+                break
+            rebanded += _reband(con, rows)
+            done_upto = rows[-1][0]
+            con.execute("UPDATE fingerprint_state SET done_upto = ?", [done_upto])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        checked += len(rows)
+        LOGGER.info("recomputed LSH bands: %d of %d articles checked, %d re-banded", checked, remaining, rebanded)
+    return rebanded
+
+
+def _fingerprint_state(con: duckdb.DuckDBPyConnection) -> tuple[int, int | None, int] | None:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'fingerprint_state'"
+    ).fetchone()[0]
+    if not exists:  # migrations of another directory, without 0003
+        return None
+    return con.execute("SELECT version, target, done_upto FROM fingerprint_state").fetchone()
+
+
+def _reband(con: duckdb.DuckDBPyConnection, rows: list[tuple[int, str]]) -> int:
+    # Only articles that had bands get new ones: errors were stored without.
+    lo, hi = rows[0][0], rows[-1][0]
+    banded = {r[0] for r in con.execute(
+        "SELECT DISTINCT article_id FROM article_band WHERE article_id BETWEEN ? AND ?", [lo, hi]).fetchall()}
+    ids, bands, hashes = [], [], []
+    for article_id, text in rows:
+        if article_id in banded:
+            for band, value in enumerate(fingerprint(text).bands):
+                ids.append(article_id)
+                bands.append(band)
+                hashes.append(value)
+    con.execute("DELETE FROM article_band WHERE article_id BETWEEN ? AND ?", [lo, hi])
+    if ids:
+        batch = pa.table({"article_id": pa.array(ids, pa.int64()), "band": pa.array(bands, pa.int16()),
+                          "hash": pa.array(hashes, pa.int64())})
+        con.register("reband_batch", batch)
+        try:
+            con.execute("INSERT INTO article_band (article_id, band, hash) "
+                        "SELECT article_id, band, hash FROM reband_batch")
+        finally:
+            con.unregister("reband_batch")
+    return len(banded)

@@ -22,6 +22,7 @@ from extractors.types import PollResult, SourceState
 from warehouse.connection import open_writer
 from warehouse.errors import WarehouseError
 from warehouse.records import ArticleRecord, ArticleRef, RunCounts, StoredArticle
+from warehouse.schema import upgrade_bands
 from warehouse.search import has_search_index, rebuild_search_index
 
 LOGGER = logging.getLogger(__name__)
@@ -103,6 +104,12 @@ class Warehouse:
 
     def _open(self) -> duckdb.DuckDBPyConnection:
         con = open_writer(self.path, wait_seconds=self.wait_seconds, migrate_schema=not self._migrated)
+        if not self._migrated:
+            try:  # bands of an older fingerprint version would never match new ones: recompute them first
+                upgrade_bands(con)
+            except BaseException:
+                con.close()
+                raise
         self._migrated = True
         return con
 
