@@ -1,26 +1,63 @@
-"""extractors room: everything that touches the outside world and turns it into records."""
-from extractors.errors import (
-    BadStatusError,
-    BlockedAddressError,
-    ContentTypeError,
-    DeadlineError,
-    ExtractionError,
-    ExtractorError,
-    FeedError,
-    FetchError,
-    OPMLError,
-    RedirectError,
-    RetryLaterError,
-    RobotsDisallowedError,
-    TooLargeError,
-    UnsupportedURLError,
-)
-from extractors.extract import ExtractionPool, extract_article
-from extractors.feeds import ParsedFeed, html_to_text, parse_feed, poll_source
-from extractors.http import FeedResponse, Fetcher, FetchSettings
-from extractors.opml import read_opml
-from extractors.types import Entry, Extracted, Page, PollResult, Source, SourceState
-from extractors.urls import canonical_url, is_http_url
+"""extractors room: everything that touches the outside world and turns it into records.
+
+Names load on first use (PEP 562): an extraction worker imports trafilatura and this package,
+not httpx, feedparser and the rest of what polling needs.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from extractors.errors import (
+        BadStatusError,
+        BlockedAddressError,
+        ContentTypeError,
+        DeadlineError,
+        ExtractionError,
+        ExtractorError,
+        FeedError,
+        FetchError,
+        OPMLError,
+        RedirectError,
+        RetryLaterError,
+        RobotsDisallowedError,
+        TooLargeError,
+        UnsupportedURLError,
+    )
+    from extractors.extract import ExtractionPool, extract_article
+    from extractors.feeds import ParsedFeed, html_to_text, parse_feed, poll_source
+    from extractors.http import FeedResponse, Fetcher, FetchSettings
+    from extractors.opml import read_opml
+    from extractors.types import Entry, Extracted, Page, PollResult, Source, SourceState
+    from extractors.urls import canonical_url, is_http_url
+
+_HOMES = {
+    "errors": ("BadStatusError", "BlockedAddressError", "ContentTypeError", "DeadlineError", "ExtractionError",
+               "ExtractorError", "FeedError", "FetchError", "OPMLError", "RedirectError", "RetryLaterError",
+               "RobotsDisallowedError", "TooLargeError", "UnsupportedURLError"),
+    "extract": ("ExtractionPool", "extract_article"),
+    "feeds": ("ParsedFeed", "html_to_text", "parse_feed", "poll_source"),
+    "http": ("FeedResponse", "Fetcher", "FetchSettings"),
+    "opml": ("read_opml",),
+    "types": ("Entry", "Extracted", "Page", "PollResult", "Source", "SourceState"),
+    "urls": ("canonical_url", "is_http_url"),
+}
+_MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+
+def __getattr__(name: str) -> object:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'extractors' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"extractors.{module}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "BadStatusError",

@@ -1,8 +1,9 @@
 """The monitor flow: one pass over a watch's sources.
 
-poll every source (a task per source) -> drop links already stored -> fetch and extract pages
-(a task per batch, extraction in a process pool) -> decide and store each batch (a task per
-batch, one transaction) -> record the run. Fetching the next batch overlaps deciding this one.
+poll every source (a task per source) -> drop links already stored -> fetch, extract (in a
+process pool), decide and store the pages (a task per batch of `TASK_PAGES` pages, written in
+transactions of `BATCH_SIZE`) -> record the run. Fetching the next pages overlaps deciding these,
+across task boundaries too.
 """
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ import asyncio
 import collections
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
 
 from extractors import ExtractionPool, Fetcher, PollResult, Source, SourceState, poll_source
 from flows import pipeline
@@ -26,8 +29,9 @@ from warehouse.store import Warehouse
 
 LOGGER = logging.getLogger(__name__)
 
-BATCH_SIZE = 64
+BATCH_SIZE = 64  # pages decided and written in one transaction
 LOOKAHEAD = 2  # batches fetched and extracted ahead of the one being decided
+TASK_BATCHES = 4  # batches per Prefect task run: each task run costs the API and the pass ~50 ms
 
 
 @dataclass(frozen=True)
@@ -58,15 +62,47 @@ async def poll_source_task(fetcher: Fetcher, source: Source, state: SourceState)
     return await poll_source(fetcher, source, state)
 
 
-@task(name="fetch-pages", cache_policy=NO_CACHE, task_run_name="fetch {index}")
-async def fetch_pages_task(fetcher: Fetcher, pool: ExtractionPool, batch: list, index: int) -> list:
-    return await pipeline.fetch_and_extract(fetcher, pool, batch)
+@dataclass
+class PageStage:
+    """The page work of one pass, shared by its task runs: batches, fetches in flight, totals."""
+
+    watch: object
+    warehouse: Warehouse
+    run_id: int
+    fetcher: Fetcher
+    pool: ExtractionPool
+    decider: object
+    batches: Sequence[list]
+    counts: pipeline.PassCounts
+    progress: PassProgress
+    claimed: dict = field(default_factory=dict)
+    ahead: collections.deque = field(default_factory=collections.deque)
+    scheduled: int = 0  # batches whose fetch has started
+
+    def fetch_through(self, last: int) -> None:
+        """Start fetching and extracting every batch up to index `last` not started yet."""
+        while self.scheduled <= min(last, len(self.batches) - 1):
+            batch = self.batches[self.scheduled]
+            self.ahead.append(asyncio.ensure_future(pipeline.fetch_and_extract(self.fetcher, self.pool, batch)))
+            self.scheduled += 1
 
 
-@task(name="decide-and-store", cache_policy=NO_CACHE, task_run_name="decide {index}")
-def decide_and_store_task(watch, warehouse: Warehouse, decider, run_id: int, fetched: list,
-                          claimed: dict, index: int) -> pipeline.PassCounts:
-    return pipeline.decide_and_store(watch, warehouse, decider, run_id, fetched, claimed)
+@task(name="pages", cache_policy=NO_CACHE, task_run_name="pages {first}-{last}")
+async def pages_task(stage: PageStage, start: int, stop: int, first: int, last: int) -> pipeline.PassCounts:
+    """Fetch, extract, decide and store batches start..stop-1 (pages first..last of the pass)."""
+    counts = pipeline.PassCounts()
+    for index in range(start, stop):
+        stage.fetch_through(index)
+        fetched = await stage.ahead.popleft()
+        # Batches ahead are fetched and extracted while this one is decided, so the extraction
+        # workers never wait for a batch (or task) boundary.
+        stage.fetch_through(index + LOOKAHEAD)
+        batch_counts = await asyncio.to_thread(pipeline.decide_and_store, stage.watch, stage.warehouse,
+                                               stage.decider, stage.run_id, fetched, stage.claimed)
+        counts.add(batch_counts)
+        stage.counts.add(batch_counts)
+        stage.progress.advance(len(fetched))
+    return counts
 
 
 @flow(name="monitor", log_prints=False)
@@ -139,23 +175,21 @@ async def _polled(coro, progress: PassProgress):
 
 
 async def _process(watch, warehouse, run_id, fetcher, candidates, counts, progress) -> int:
-    """Fetch batches ahead while the previous batch is decided and written; return task runs made."""
+    """Fetch, extract, decide and store the candidates in page tasks; return the task runs made."""
     batches = [candidates[i:i + BATCH_SIZE] for i in range(0, len(candidates), BATCH_SIZE)]
-    decider = pipeline.build_decider(watch, warehouse)
-    claimed: dict = {}
     progress.start("fetching and deciding pages", len(candidates))
     with ExtractionPool() as pool:
-        # Two batches in flight ahead of the one being decided, so the extraction workers never
-        # wait for a batch boundary (their queue always holds the next pages).
-        ahead = collections.deque(asyncio.ensure_future(fetch_pages_task(fetcher, pool, batches[i], i))
-                                  for i in range(min(LOOKAHEAD, len(batches))))
-        for index in range(len(batches)):
-            fetched = await ahead.popleft()
-            following = index + LOOKAHEAD
-            if following < len(batches):
-                ahead.append(asyncio.ensure_future(fetch_pages_task(fetcher, pool, batches[following], following)))
-            batch_counts = await asyncio.to_thread(
-                decide_and_store_task, watch, warehouse, decider, run_id, fetched, claimed, index)
-            counts.add(batch_counts)
-            progress.advance(len(fetched))
-    return 2 * len(batches)
+        stage = PageStage(watch, warehouse, run_id, fetcher, pool, pipeline.build_decider(watch, warehouse),
+                          batches, counts, progress)
+        runs = 0
+        try:
+            for start in range(0, len(batches), TASK_BATCHES):
+                stop = min(start + TASK_BATCHES, len(batches))
+                first, last = start * BATCH_SIZE + 1, min(stop * BATCH_SIZE, len(candidates))
+                # quote: Prefect would otherwise walk every candidate of the stage to resolve futures.
+                await pages_task(quote(stage), start, stop, first, last)
+                runs += 1
+        finally:
+            for pending in stage.ahead:  # a failed task leaves fetches in flight: do not leak them
+                pending.cancel()
+    return runs
