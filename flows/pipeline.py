@@ -7,6 +7,7 @@ every write in warehouse.Warehouse.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -46,7 +47,7 @@ class Fetched:
     page: Page
     extracted: Extracted | None
 
-    @property
+    @functools.cached_property
     def url(self) -> str:
         """The article's canonical URL: rel=canonical, else the URL after redirects, else the link."""
         if self.extracted is not None and self.extracted.canonical_url:
@@ -226,17 +227,19 @@ def _decide_and_store(watch: WatchConfig, warehouse: Warehouse, decider: Decider
     known = warehouse.known_urls(watch.name, {f.url for f in batch} | {u for f in batch for u in f.all_urls()})
     aliases: list[tuple[str, int]] = []
     fresh: list[Fetched] = []
+    fresh_urls: set[str] = set()
     again: list[Fetched] = []  # other links of an article first met in this batch
     for item in batch:
         target = claimed.get(item.url) or known.get(item.url)
         if target is not None:  # another link of an article we have: remember the link only
             aliases += [(u, target) for u in item.all_urls() | {item.candidate.url} if u != item.url]
             counts.aliases += 1
-        elif any(f.url == item.url for f in fresh):
+        elif item.url in fresh_urls:
             again.append(item)
             counts.aliases += 1
         else:
             fresh.append(item)
+            fresh_urls.add(item.url)
     # Ids drawn before deciding, so a copy found in this batch names its original as "#id".
     ids = warehouse.reserve_ids(len(fresh))
     pending = []
