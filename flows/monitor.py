@@ -29,9 +29,9 @@ from warehouse.store import Warehouse
 
 LOGGER = logging.getLogger(__name__)
 
-BATCH_SIZE = 64  # pages decided and written in one transaction
+BATCH_SIZE = 128  # pages decided and written in one transaction
 LOOKAHEAD = 2  # batches fetched and extracted ahead of the one being decided
-TASK_BATCHES = 4  # batches per Prefect task run: each task run costs the API and the pass ~50 ms
+TASK_BATCHES = 2  # batches per Prefect task run: each task run costs the API and the pass ~50 ms
 
 
 @dataclass(frozen=True)

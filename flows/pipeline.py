@@ -172,7 +172,8 @@ async def fetch_and_extract(fetcher: Fetcher, pool: ExtractionPool, candidates: 
         except Exception as exc:  # a crashed worker costs this page its text, never the pass
             LOGGER.warning("extraction of %s failed: %r", candidate.url, exc)
             extracted = Extracted(text="", error=f"extraction failed: {type(exc).__name__}")
-        return Fetched(candidate, page, extracted)
+        # The text is out: a batch waiting to be decided need not hold its pages' HTML.
+        return Fetched(candidate, replace(page, body=b""), extracted)
 
     return list(await asyncio.gather(*(one(c) for c in candidates)))
 
