@@ -92,10 +92,10 @@ async def pages_task(stage: PageStage, start: int, stop: int, first: int, last: 
     """Fetch, extract, decide and store batches start..stop-1 (pages first..last of the pass)."""
     counts = pipeline.PassCounts()
     for index in range(start, stop):
-        stage.fetch_through(index)
+        # LOOKAHEAD batches ahead are fetched and extracted while this one is decided, so the
+        # extraction workers never wait for a batch (or task) boundary.
+        stage.fetch_through(index + LOOKAHEAD - 1)
         fetched = await stage.ahead.popleft()
-        # Batches ahead are fetched and extracted while this one is decided, so the extraction
-        # workers never wait for a batch (or task) boundary.
         stage.fetch_through(index + LOOKAHEAD)
         batch_counts = await asyncio.to_thread(pipeline.decide_and_store, stage.watch, stage.warehouse,
                                                stage.decider, stage.run_id, fetched, stage.claimed)
@@ -154,7 +154,8 @@ async def _monitor_pass(watch, db_path: Path, show_progress: bool, started: floa
         # earlier leaves the old ones, so the next pass reads the feeds again and finishes the work.
         with warehouse.session():
             warehouse.record_polls(watch.name, polls, datetime.now(timezone.utc))
-            warehouse.finish_run(run_id, counts.run_counts(), status="completed")
+            # A pass that had pages refreshed the index at their start (see _process).
+            warehouse.finish_run(run_id, counts.run_counts(), status="completed", refresh_index=not candidates)
     except BaseException:
         warehouse.finish_run(run_id, counts.run_counts(), status="failed")
         raise
@@ -183,6 +184,10 @@ async def _process(watch, warehouse, run_id, fetcher, candidates, counts, progre
                           batches, counts, progress)
         runs = 0
         try:
+            # The search index covers up to the previous pass: rebuilding it (when due) takes the
+            # file while the first pages are fetched and extracted, not after the last one.
+            stage.fetch_through(LOOKAHEAD - 1)
+            await asyncio.to_thread(warehouse.refresh_search_index)
             for start in range(0, len(batches), TASK_BATCHES):
                 stop = min(start + TASK_BATCHES, len(batches))
                 first, last = start * BATCH_SIZE + 1, min(stop * BATCH_SIZE, len(candidates))

@@ -91,19 +91,21 @@ def search(
     if not query.strip():
         return []
     load_fts(con)
-    if not has_search_index(con):
-        return []  # nothing has been stored yet
-    rows = con.execute(
-        """
-        SELECT id, score, status, coalesce(title, ''), url, published_at, coalesce(text, '')
-        FROM (SELECT *, fts_main_article.match_bm25(id, $query) AS score FROM article) ranked
-        WHERE score IS NOT NULL AND ($status IS NULL OR status = $status)
-        ORDER BY score DESC, id
-        LIMIT $limit
-        """,
-        {"query": query, "status": status, "limit": limit},
-    ).fetchall()
-    rows += _unindexed_matches(con, query, status, limit, top=max((r[1] for r in rows), default=1.0))
+    indexed = has_search_index(con)
+    rows = []
+    if indexed:
+        rows = con.execute(
+            """
+            SELECT id, score, status, coalesce(title, ''), url, published_at, coalesce(text, '')
+            FROM (SELECT *, fts_main_article.match_bm25(id, $query) AS score FROM article) ranked
+            WHERE score IS NOT NULL AND ($status IS NULL OR status = $status)
+            ORDER BY score DESC, id
+            LIMIT $limit
+            """,
+            {"query": query, "status": status, "limit": limit},
+        ).fetchall()
+    rows += _unindexed_matches(con, query, status, limit, top=max((r[1] for r in rows), default=1.0),
+                               indexed=indexed)
     rows.sort(key=lambda r: (-r[1], r[0]))
     return [
         SearchHit(id, score, st, title, url, published_at, snippet(text or title, query))
@@ -112,7 +114,7 @@ def search(
 
 
 def _unindexed_matches(con: duckdb.DuckDBPyConnection, query: str, status: str | None, limit: int,
-                       top: float) -> list[tuple]:
+                       top: float, indexed: bool = True) -> list[tuple]:
     """Articles stored since the index was last built, matched word by word, so search is never stale.
 
     The index is rebuilt only now and then in a large archive (a rebuild costs time in proportion
@@ -122,13 +124,15 @@ def _unindexed_matches(con: duckdb.DuckDBPyConnection, query: str, status: str |
     terms = sorted({w for w in re.findall(r"\w+", query.lower()) if len(w) > 1})
     if not terms:
         return []
+    # Without an index yet (no pass has built one), every article is unindexed.
+    unindexed = "id NOT IN (SELECT name FROM fts_main_article.docs)" if indexed else "true"
     rows = con.execute(
-        """
+        f"""
         SELECT id, status, coalesce(title, ''), url, published_at, coalesce(text, ''),
                list_sum([CASE WHEN contains(lower(coalesce(title, '') || ' ' || coalesce(text, '')), t)
                          THEN 1 ELSE 0 END FOR t IN $terms]) AS hits
         FROM article
-        WHERE id NOT IN (SELECT name FROM fts_main_article.docs) AND ($status IS NULL OR status = $status)
+        WHERE {unindexed} AND ($status IS NULL OR status = $status)
         ORDER BY hits DESC, id DESC
         LIMIT $limit
         """,
