@@ -154,8 +154,7 @@ async def _monitor_pass(watch, db_path: Path, show_progress: bool, started: floa
         # earlier leaves the old ones, so the next pass reads the feeds again and finishes the work.
         with warehouse.session():
             warehouse.record_polls(watch.name, polls, datetime.now(timezone.utc))
-            # A pass that had pages refreshed the index at their start (see _process).
-            warehouse.finish_run(run_id, counts.run_counts(), status="completed", refresh_index=not candidates)
+            warehouse.finish_run(run_id, counts.run_counts(), status="completed")
     except BaseException:
         warehouse.finish_run(run_id, counts.run_counts(), status="failed")
         raise
@@ -184,10 +183,6 @@ async def _process(watch, warehouse, run_id, fetcher, candidates, counts, progre
                           batches, counts, progress)
         runs = 0
         try:
-            # The search index covers up to the previous pass: rebuilding it (when due) takes the
-            # file while the first pages are fetched and extracted, not after the last one.
-            stage.fetch_through(LOOKAHEAD - 1)
-            await asyncio.to_thread(warehouse.refresh_search_index)
             for start in range(0, len(batches), TASK_BATCHES):
                 stop = min(start + TASK_BATCHES, len(batches))
                 first, last = start * BATCH_SIZE + 1, min(stop * BATCH_SIZE, len(candidates))

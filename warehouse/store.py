@@ -487,13 +487,8 @@ class Warehouse:
                 "INSERT INTO run (watch, started_at, status) VALUES (?, now(), 'running') RETURNING id", [watch]
             ).fetchone()[0]
 
-    def finish_run(self, run_id: int, counts: RunCounts | Mapping[str, int], status: str = "completed",
-                   refresh_index: bool = True) -> None:
-        """Record how a pass ended; then, with `refresh_index`, rebuild the search index if it is due.
-
-        A pass with pages to fetch refreshes the index at their start instead (refresh_search_index,
-        overlapped with the first fetches) and passes refresh_index=False.
-        """
+    def finish_run(self, run_id: int, counts: RunCounts | Mapping[str, int], status: str = "completed") -> None:
+        """Record how a pass ended; rebuild the search index when the pass stored articles and it is due."""
         if isinstance(counts, Mapping):
             unknown = set(counts) - {f.name for f in fields(RunCounts)}
             if unknown:
@@ -507,26 +502,16 @@ class Warehouse:
                 "seconds = epoch(now()) - epoch(started_at) WHERE id = $run_id",
                 {**values, "status": status, "run_id": run_id},
             )
-            due = refresh_index and self._search_index_due(con)
+            wrote = con.execute("SELECT count(*) FROM article WHERE run_id = ?", [run_id]).fetchone()[0]
+            due = bool(wrote) and self._search_index_due(con)
         if due:
             self.rebuild_search_index()
-
-    def refresh_search_index(self) -> bool:
-        """Rebuild the full-text index if it is due (see SEARCH_REINDEX_GROWTH); True when it was."""
-        with self.transaction() as con:
-            due = self._search_index_due(con)
-        if due:
-            self.rebuild_search_index()
-        return due
 
     @staticmethod
     def _search_index_due(con: duckdb.DuckDBPyConnection) -> bool:
         stored = con.execute("SELECT count(*) FROM article").fetchone()[0]
-        if not has_search_index(con):
-            return stored > 0
-        indexed = con.execute("SELECT count(*) FROM fts_main_article.docs").fetchone()[0]
-        if stored < SEARCH_ALWAYS_REINDEX_BELOW:
-            return stored != indexed
+        if stored < SEARCH_ALWAYS_REINDEX_BELOW or not has_search_index(con):
+            return True
         indexed = con.execute("SELECT count(*) FROM fts_main_article.docs").fetchone()[0]
         return stored - indexed >= SEARCH_REINDEX_GROWTH * indexed
 

@@ -58,27 +58,10 @@ def test_band_candidates_look_only_at_the_most_recent_articles(warehouse: Wareho
     assert [a.id for a in warehouse.band_candidates(WATCH, probe, window=None)["copy-of-old"]] == list(old.values())
 
 
-def _stored_pass(warehouse: Warehouse, urls: list[str], refresh_index: bool = True) -> None:
+def _stored_pass(warehouse: Warehouse, urls: list[str]) -> None:
     run_id = warehouse.start_run(WATCH)
     warehouse.write_batch(WATCH, run_id, [article(u, title=f"Bachelet visit {u}") for u in urls])
-    warehouse.finish_run(run_id, {"new": len(urls)}, refresh_index=refresh_index)
-
-
-def test_a_pass_with_pages_indexes_the_last_ones_first_and_a_quiet_pass_catches_up(
-        warehouse: Warehouse, db_path: Path) -> None:
-    # A pass with pages refreshes the index before them (overlapped with fetching), not after.
-    _stored_pass(warehouse, [f"https://a.example/{i}" for i in range(5)], refresh_index=False)
-    assert warehouse.unindexed_articles() == 5
-    con = open_reader(db_path)
-    assert any(hit.url == "https://a.example/3" for hit in search(con, "visit", limit=50))  # found all the same
-    con.close()
-    assert warehouse.refresh_search_index() is True  # the next pass, as its first pages are fetched
-    assert warehouse.unindexed_articles() == 0
-    assert warehouse.refresh_search_index() is False  # nothing stored since: no rebuild
-    _stored_pass(warehouse, ["https://a.example/zanzibar"], refresh_index=False)
-    quiet = warehouse.start_run(WATCH)  # a pass with no pages rebuilds at its end
-    warehouse.finish_run(quiet, {})
-    assert warehouse.unindexed_articles() == 0
+    warehouse.finish_run(run_id, {"new": len(urls)})
 
 
 def test_a_large_archive_rebuilds_its_search_index_when_it_grew_enough(

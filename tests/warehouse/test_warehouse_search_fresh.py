@@ -30,3 +30,12 @@ def test_an_article_stored_after_the_index_was_built_is_found(tmp_path):
         mixed = search(con, "market report xinjiang", limit=25)
     assert len(mixed) == 21 and len({h.id for h in mixed}) == 21
     assert [h.score for h in mixed] == sorted((h.score for h in mixed), reverse=True)
+
+
+def test_articles_are_found_before_any_index_was_built(tmp_path):
+    wh = Warehouse(tmp_path / "nw.duckdb")
+    wh.write_batch("w", None, [_article(1, "Council rejects Xinjiang debate", "The vote was close."),
+                               _article(2, "Market report", "Shares rose in quiet trading.")])
+    with wh.transaction() as con:
+        hits = search(con, "xinjiang vote", limit=5)
+    assert [h.title for h in hits] == ["Council rejects Xinjiang debate"]
