@@ -166,6 +166,15 @@ class ExtractionPool:
         self.workers = workers or os.cpu_count() or 1
         self._executor: ProcessPoolExecutor | None = None
 
+    @staticmethod
+    def prepare() -> None:
+        """Start the fork server now: it imports trafilatura in its own process while the caller
+        goes on (polling feeds), so the first pool of this process forks its workers at once."""
+        if _worker_context().get_start_method() == "forkserver":
+            from multiprocessing import forkserver
+
+            forkserver.ensure_running()
+
     def __enter__(self) -> ExtractionPool:
         self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=_worker_context(),
                                              initializer=_start_worker, initargs=(os.getpid(),))

@@ -133,6 +133,7 @@ async def _monitor_pass(watch, db_path: Path, show_progress: bool, started: floa
         deferred = [s for s in sources if pipeline.is_deferred(states.get(s.url), now)]
         sources = [s for s in sources if s not in deferred]
         counts.sources_deferred = len(deferred)
+        ExtractionPool.prepare()  # the workers' imports run on another core while the feeds are polled
         with progress:
             async with Fetcher(pipeline.fetch_settings(watch)) as fetcher:
                 progress.start("polling sources", len(sources))
