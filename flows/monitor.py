@@ -1,8 +1,8 @@
 """The monitor flow: one pass over a watch's sources.
 
 poll every source (a task per source) -> drop links already stored -> fetch, extract (in a
-process pool), decide and store the pages (a task per batch of `TASK_PAGES` pages, written in
-transactions of `BATCH_SIZE`) -> record the run. Fetching the next pages overlaps deciding these,
+process pool), decide and store the pages (a task per `TASK_BATCHES` batches of `BATCH_SIZE` pages,
+one transaction per batch) -> record the run. Fetching the next pages overlaps deciding these,
 across task boundaries too.
 """
 from __future__ import annotations
@@ -88,9 +88,8 @@ class PageStage:
 
 
 @task(name="pages", cache_policy=NO_CACHE, task_run_name="pages {first}-{last}")
-async def pages_task(stage: PageStage, start: int, stop: int, first: int, last: int) -> pipeline.PassCounts:
+async def pages_task(stage: PageStage, start: int, stop: int, first: int, last: int) -> None:
     """Fetch, extract, decide and store batches start..stop-1 (pages first..last of the pass)."""
-    counts = pipeline.PassCounts()
     for index in range(start, stop):
         # LOOKAHEAD batches ahead are fetched and extracted while this one is decided, so the
         # extraction workers never wait for a batch (or task) boundary.
@@ -99,10 +98,8 @@ async def pages_task(stage: PageStage, start: int, stop: int, first: int, last: 
         stage.fetch_through(index + LOOKAHEAD)
         batch_counts = await asyncio.to_thread(pipeline.decide_and_store, stage.watch, stage.warehouse,
                                                stage.decider, stage.run_id, fetched, stage.claimed)
-        counts.add(batch_counts)
         stage.counts.add(batch_counts)
         stage.progress.advance(len(fetched))
-    return counts
 
 
 @flow(name="monitor", log_prints=False)
