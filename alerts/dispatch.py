@@ -20,6 +20,7 @@ from alerts.ledger import Delivery, destination_history, record_deliveries, watc
 from alerts.model import Digest
 from alerts.render import render, subject
 from warehouse.connection import open_reader, open_writer
+from warehouse.passlock import exclusive_send
 
 LOGGER = logging.getLogger(__name__)
 
@@ -147,7 +148,16 @@ def deliver(destination: Destination, digest: Digest, body: str, now: datetime |
 
 def send_digests(db_path: Path | str, settings: DigestSettings, *, since: datetime | None = None,
                  now: datetime | None = None) -> DigestRun:
-    """Deliver to every destination the digest it is owed and record each outcome; empty digests are not sent."""
+    """Deliver to every destination the digest it is owed and record each outcome; empty digests are not sent.
+
+    One sender at a time per warehouse: a second waits, then finds in the ledger what the first delivered.
+    """
+    with exclusive_send(Path(db_path)):
+        return _send_digests(db_path, settings, since=since, now=now)
+
+
+def _send_digests(db_path: Path | str, settings: DigestSettings, *, since: datetime | None,
+                  now: datetime | None) -> DigestRun:
     now = _now(now)
     destinations = parse_destinations(settings.notify)
     reader = open_reader(Path(db_path))

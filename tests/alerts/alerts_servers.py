@@ -6,6 +6,7 @@ import email.policy
 import json
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -71,6 +72,7 @@ class WebhookServer:
     port: int
     requests: list[dict[str, Any]] = field(default_factory=list)
     fail: bool = False
+    delay: float = 0.0  # seconds before answering, to hold a sender mid-delivery
     httpd: ThreadingHTTPServer | None = None
 
     def url(self, path: str = "hook") -> str:
@@ -84,6 +86,7 @@ class WebhookServer:
             def do_POST(self) -> None:  # noqa: N802 - http.server's hook name
                 length = int(self.headers.get("Content-Length", 0))
                 body = self.rfile.read(length)
+                time.sleep(owner.delay)
                 if owner.fail:
                     self.send_response(500)
                     self.end_headers()

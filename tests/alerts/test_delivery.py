@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import timedelta
 
 import duckdb
@@ -77,6 +78,21 @@ def test_second_send_with_nothing_new_sends_nothing(world_db, smtp_server, webho
     assert len(smtp_server.messages) == 1
     assert len(webhook_server.requests) == 1
     assert [row[1:3] for row in ledger(path)] == [("sent", 1), ("sent", 1)]
+
+
+def test_two_senders_at_once_deliver_once(world_db, webhook_server):
+    path, _ = world_db
+    webhook_server.delay = 1.5  # the first sender is mid-delivery when the second starts
+    runs = []
+    senders = [threading.Thread(target=lambda: runs.append(send_digests(path, settings(webhook_server.url()), now=NOW)))
+               for _ in range(2)]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join(timeout=60)
+    assert len(webhook_server.requests) == 1
+    assert sorted((len(r.deliveries), len(r.up_to_date)) for r in runs) == [(0, 1), (1, 0)]
+    assert [row[1] for row in ledger(path)] == ["sent"]
 
 
 def test_failed_destination_is_retried_and_the_other_not_resent(world_db, smtp_server, webhook_server):
