@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from dedup.minhash import FINGERPRINT_VERSION, fingerprint
+from warehouse.arrow import insert_bands
 from warehouse.errors import MigrationError
 
 LOGGER = logging.getLogger(__name__)
@@ -187,12 +187,5 @@ def _reband(con: duckdb.DuckDBPyConnection, rows: list[tuple[int, str]]) -> int:
                 hashes.append(value)
     con.execute("DELETE FROM article_band WHERE article_id BETWEEN ? AND ?", [lo, hi])
     if ids:
-        batch = pa.table({"article_id": pa.array(ids, pa.int64()), "band": pa.array(bands, pa.int16()),
-                          "hash": pa.array(hashes, pa.int64())})
-        con.register("reband_batch", batch)
-        try:
-            con.execute("INSERT INTO article_band (article_id, band, hash) "
-                        "SELECT article_id, band, hash FROM reband_batch")
-        finally:
-            con.unregister("reband_batch")
+        insert_bands(con, ids, bands, hashes)
     return len(banded)

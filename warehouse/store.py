@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from dedup.types import Document, Fingerprint
 from extractors.types import PollResult, SourceState
+from warehouse.arrow import insert_arrow, insert_bands, registered, string_table
 from warehouse.connection import open_writer
 from warehouse.errors import WarehouseError
 from warehouse.records import ArticleRecord, ArticleRef, RunCounts, StoredArticle
@@ -79,29 +80,6 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 
 _RECORD_FIELDS = tuple(f.name for f in fields(ArticleRecord))
-
-
-def _insert_arrow(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table, columns: str) -> None:
-    """Bulk insert from Arrow (tens of thousands of rows a second, where executemany does hundreds)."""
-    con.register("arrow_batch", rows)
-    try:
-        con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM arrow_batch")
-    finally:
-        con.unregister("arrow_batch")
-
-
-@contextmanager
-def _string_table(con: duckdb.DuckDBPyConnection, name: str, column: str, values: list[str]) -> Iterator[str]:
-    """`values` as a one-column table `name` for a join.
-
-    Not a list parameter: without pandas installed, DuckDB tries to import it about twenty times
-    for every element it binds (a batch of 128 URLs: 2,500 failed imports, 15 ms).
-    """
-    con.register(name, pa.table({column: pa.array(values, pa.string())}))
-    try:
-        yield name
-    finally:
-        con.unregister(name)
 
 
 def _stored(row: tuple) -> StoredArticle:
@@ -170,7 +148,7 @@ class Warehouse:
         """What we remember about each source (conditional GET headers, back-off); defaults for unknown ones."""
         urls = list(dict.fromkeys(urls))
         states = {url: SourceState() for url in urls}
-        with self.transaction() as con, _string_table(con, "wanted_sources", "url", urls):
+        with self.transaction() as con, string_table(con, "wanted_sources", "url", urls):
             rows = con.execute(
                 "SELECT s.url, s.etag, s.last_modified, s.consecutive_failures, s.retry_after "
                 "FROM source s JOIN wanted_sources u ON s.url = u.url WHERE s.watch = $watch",
@@ -201,8 +179,7 @@ class Warehouse:
                 "retry_after": pa.array([_utc(r.retry_after) for r in latest.values()], _TS),
             }
         )
-        with self.transaction() as con:
-            con.register("poll_batch", batch)
+        with self.transaction() as con, registered(con, "poll_batch", batch):
             # A 304 is a success that carries no validators: keep the ones we had.
             con.execute(
                 """
@@ -231,7 +208,6 @@ class Warehouse:
                     retry_after = excluded.retry_after
                 """
             )
-            con.unregister("poll_batch")
 
     # -- lookups -----------------------------------------------------------------------------
 
@@ -245,7 +221,7 @@ class Warehouse:
 
     @staticmethod
     def _known_urls(con: duckdb.DuckDBPyConnection, watch: str, urls: list[str]) -> dict[str, int]:
-        with _string_table(con, "wanted_urls", "url", urls):
+        with string_table(con, "wanted_urls", "url", urls):
             rows = con.execute(
                 "SELECT au.url, au.article_id FROM article_url au JOIN wanted_urls u ON au.url = u.url "
                 "WHERE au.watch = $watch",
@@ -258,7 +234,7 @@ class Warehouse:
         hashes = list(dict.fromkeys(hashes))
         if not hashes:
             return {}
-        with self.transaction() as con, _string_table(con, "wanted_hashes", "content_hash", hashes):
+        with self.transaction() as con, string_table(con, "wanted_hashes", "content_hash", hashes):
             rows = con.execute(
                 "SELECT a.content_hash, min(a.id) FROM article a JOIN wanted_hashes h "
                 "ON a.content_hash = h.content_hash WHERE a.watch = $watch GROUP BY a.content_hash",
@@ -289,19 +265,18 @@ class Warehouse:
             min_id = -1
             if window is not None:
                 min_id = con.execute("SELECT coalesce(max(id), 0) - $w FROM article", {"w": window}).fetchone()[0]
-            con.register("band_probe", probe)
-            rows = con.execute(
-                f"""
-                SELECT DISTINCT p.key, {_STORED_COLUMNS}
-                FROM band_probe p
-                JOIN article_band b ON b.band = p.band AND b.hash = p.hash
-                JOIN article a ON a.id = b.article_id
-                WHERE a.watch = $watch AND b.article_id > $min_id AND a.id > $min_id
-                ORDER BY p.key, a.id
-                """,
-                {"watch": watch, "min_id": min_id},
-            ).fetchall()
-            con.unregister("band_probe")
+            with registered(con, "band_probe", probe):
+                rows = con.execute(
+                    f"""
+                    SELECT DISTINCT p.key, {_STORED_COLUMNS}
+                    FROM band_probe p
+                    JOIN article_band b ON b.band = p.band AND b.hash = p.hash
+                    JOIN article a ON a.id = b.article_id
+                    WHERE a.watch = $watch AND b.article_id > $min_id AND a.id > $min_id
+                    ORDER BY p.key, a.id
+                    """,
+                    {"watch": watch, "min_id": min_id},
+                ).fetchall()
         for key, *stored in rows:
             result[key].append(_stored(tuple(stored)))
         return result
@@ -404,19 +379,14 @@ class Warehouse:
                 self._insert_articles(con, run_id, fresh, ids, resolve)
             url_rows = self._url_rows(fresh, ids, known, aliases, resolve)
             if url_rows:
-                con.register(
-                    "url_batch",
-                    pa.table(
-                        {
-                            "watch": [watch] * len(url_rows),
-                            "url": [u for u, _, _ in url_rows],
-                            "article_id": pa.array([i for _, i, _ in url_rows], pa.int64()),
-                            "kind": [k for _, _, k in url_rows],
-                        }
-                    ),
-                )
-                con.execute("INSERT INTO article_url SELECT * FROM url_batch ON CONFLICT DO NOTHING")
-                con.unregister("url_batch")
+                url_batch = pa.table({
+                    "watch": [watch] * len(url_rows),
+                    "url": [u for u, _, _ in url_rows],
+                    "article_id": pa.array([i for _, i, _ in url_rows], pa.int64()),
+                    "kind": [k for _, _, k in url_rows],
+                })
+                with registered(con, "url_batch", url_batch):
+                    con.execute("INSERT INTO article_url SELECT * FROM url_batch ON CONFLICT DO NOTHING")
         LOGGER.info("stored %d new articles of %d for watch %s", len(fresh), len(rows), watch)
         for url, ref in aliases:
             ids.setdefault(url, resolve(ref, f"alias {url}"))
@@ -464,15 +434,11 @@ class Warehouse:
                 sentence_pos.append(position)
                 sentence_text.append(sentence)
         names = ", ".join(_ARTICLE_SCHEMA.names)
-        _insert_arrow(con, "article", pa.table(columns, schema=_ARTICLE_SCHEMA), names)
+        insert_arrow(con, "article", pa.table(columns, schema=_ARTICLE_SCHEMA), names)
         if band_ids:
-            _insert_arrow(con, "article_band", pa.table({
-                "article_id": pa.array(band_ids, pa.int64()),
-                "band": pa.array(band_index, pa.int16()),
-                "hash": pa.array(band_hash, pa.int64()),
-            }), "article_id, band, hash")
+            insert_bands(con, band_ids, band_index, band_hash)
         if sentence_ids:
-            _insert_arrow(con, "novel_sentence", pa.table({
+            insert_arrow(con, "novel_sentence", pa.table({
                 "article_id": pa.array(sentence_ids, pa.int64()),
                 "position": pa.array(sentence_pos, pa.int32()),
                 "sentence": pa.array(sentence_text, pa.string()),
