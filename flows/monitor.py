@@ -20,9 +20,10 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
+from dedup import Decider
 from extractors import ExtractionPool, Fetcher, PollResult, Source, SourceState, poll_source
 from flows import pipeline
-from flows.config import load_config
+from flows.config import WatchConfig, load_config
 from flows.progress import PassProgress
 from warehouse.passlock import exclusive_pass
 from warehouse.store import Warehouse
@@ -66,13 +67,13 @@ async def poll_source_task(fetcher: Fetcher, source: Source, state: SourceState)
 class PageStage:
     """The page work of one pass, shared by its task runs: batches, fetches in flight, totals."""
 
-    watch: object
+    watch: WatchConfig
     warehouse: Warehouse
     run_id: int
     fetcher: Fetcher
     pool: ExtractionPool
-    decider: object
-    batches: Sequence[list]
+    decider: Decider
+    batches: Sequence[list[pipeline.Candidate]]
     counts: pipeline.PassCounts
     progress: PassProgress
     claimed: dict = field(default_factory=dict)
