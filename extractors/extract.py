@@ -12,8 +12,10 @@ from datetime import UTC, datetime
 from types import TracebackType
 from urllib.parse import urljoin
 
+from lxml import etree
+from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HtmlProcessingInstruction
 from trafilatura import bare_extraction
-from trafilatura.utils import load_html
+from trafilatura.utils import HTML_PARSER, load_html
 
 from extractors.types import Extracted, Page
 from extractors.urls import is_http_url
@@ -31,6 +33,14 @@ def quiet_extraction_logs() -> None:
 
 
 quiet_extraction_logs()
+
+# lxml.html picks each element's class (form, input, label, ...) with a Python callback, run for
+# every element a walk touches: about 1,800 calls a page, 4% of extraction. trafilatura uses none
+# of those classes, so its parser gets one HtmlElement class, chosen in C; the text is unchanged
+# (a test compares it with the stock lookup).
+PLAIN_HTML_LOOKUP = etree.ElementDefaultClassLookup(
+    element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction, entity=HtmlEntity)
+HTML_PARSER.set_element_class_lookup(PLAIN_HTML_LOOKUP)
 
 
 def _alive(pid: int) -> bool:

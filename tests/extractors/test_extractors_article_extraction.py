@@ -82,3 +82,24 @@ def test_benchmark_f1_stays_above_floor() -> None:
     precision, recall, f1 = corpus_f1([(truth[k]["articleBody"], p) for k, p in zip(keys, predictions)])
     assert len(predictions) == 181
     assert f1 >= F1_FLOOR, f"F1 {f1:.3f} (precision {precision:.3f}, recall {recall:.3f})"
+
+
+def test_plain_element_lookup_changes_no_extracted_field() -> None:
+    """The parser's C-level element classes give what lxml.html's stock lookup gives, field by field."""
+    from lxml.html import HtmlElementClassLookup
+    from trafilatura.utils import HTML_PARSER
+
+    from extractors.extract import PLAIN_HTML_LOOKUP
+
+    pages = [(case.read_bytes(), json.loads(case.with_suffix(".expect.json").read_text())["url"]) for case in PAGE_CASES]
+    pages.append((b"<html><body><form id='aspnetForm'><div><p>" + b"A long paragraph of the story. " * 40
+                  + b"</p></div><input name='q'><label>Search</label></form></body></html>", "https://f.example/a"))
+    assert pages
+    ours = [extract_article(body, url) for body, url in pages]
+    try:
+        HTML_PARSER.set_element_class_lookup(HtmlElementClassLookup())
+        stock = [extract_article(body, url) for body, url in pages]
+    finally:
+        HTML_PARSER.set_element_class_lookup(PLAIN_HTML_LOOKUP)
+    assert ours == stock
+    assert "A long paragraph of the story." in ours[-1].text
