@@ -56,7 +56,7 @@ def bare_extraction_seconds(world: BenchWorld, counts: list[int]) -> dict[int, f
     """Seconds of bare sequential `trafilatura.extract` (its defaults) over the first n served pages.
 
     The issue's floor: what extraction alone costs, with nothing of ours around it. The pipeline's
-    own `extract_article` (fast mode, metadata from the page head) is cheaper than this floor.
+    own `extract_article` (fast mode, recall focus, metadata from the page head) is cheaper than this floor.
     """
     import trafilatura
 
