@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import itertools
 import logging
 import time
 from collections.abc import Sequence
@@ -31,6 +32,7 @@ from warehouse.store import Warehouse
 LOGGER = logging.getLogger(__name__)
 
 BATCH_SIZE = 128  # pages decided and written in one transaction
+TAIL_BATCHES = (64, 32, 32)  # the last BATCH_SIZE pages: nothing overlaps deciding the last batch, so keep it small
 LOOKAHEAD = 2  # batches fetched and extracted ahead of the one being decided
 TASK_BATCHES = 2  # batches per Prefect task run: each task run costs the API and the pass ~50 ms
 
@@ -173,18 +175,41 @@ async def _polled(coro, progress: PassProgress):
     return result
 
 
+def split_batches(candidates: Sequence[pipeline.Candidate]) -> list[list[pipeline.Candidate]]:
+    """Batches of BATCH_SIZE pages, the last BATCH_SIZE pages cut into TAIL_BATCHES.
+
+    A pass ends with its last batch's decision, which no extraction overlaps, so that batch is kept
+    small. A short remainder before the tail joins its first batch rather than standing alone.
+    """
+    head = max(0, len(candidates) - BATCH_SIZE)
+    sizes = [BATCH_SIZE] * (head // BATCH_SIZE)
+    tail = list(TAIL_BATCHES)
+    rest = head % BATCH_SIZE
+    if rest >= TAIL_BATCHES[-1]:
+        sizes.append(rest)
+    else:
+        tail[0] += rest
+    batches, at = [], 0
+    for size in sizes + tail:
+        if at < len(candidates):
+            batches.append(list(candidates[at:at + size]))
+            at += size
+    return batches
+
+
 async def _process(watch, warehouse, run_id, fetcher, candidates, counts, progress) -> int:
     """Fetch, extract, decide and store the candidates in page tasks; return the task runs made."""
-    batches = [candidates[i:i + BATCH_SIZE] for i in range(0, len(candidates), BATCH_SIZE)]
+    batches = split_batches(candidates)
     progress.start("fetching and deciding pages", len(candidates))
     with ExtractionPool() as pool:
         stage = PageStage(watch, warehouse, run_id, fetcher, pool, pipeline.build_decider(watch, warehouse),
                           batches, counts, progress)
         runs = 0
         try:
+            ends = list(itertools.accumulate(len(b) for b in batches))
             for start in range(0, len(batches), TASK_BATCHES):
                 stop = min(start + TASK_BATCHES, len(batches))
-                first, last = start * BATCH_SIZE + 1, min(stop * BATCH_SIZE, len(candidates))
+                first, last = ends[start] - len(batches[start]) + 1, ends[stop - 1]
                 # quote: Prefect would otherwise walk every candidate of the stage to resolve futures.
                 await pages_task(quote(stage), start, stop, first, last)
                 runs += 1
