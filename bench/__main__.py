@@ -61,8 +61,6 @@ def measure_passes(results: BenchResults, pages, sizes: list[int], work: Path, p
     os.environ["PREFECT_HOME"] = str(home)
     os.environ.pop("PREFECT_API_URL", None)
     with BenchWorld(pages) as world:
-        _say(f"bare sequential trafilatura.extract over {max(sizes)} served pages")
-        bare = bare_extraction_seconds(world, sizes)
         _say("starting the local Prefect server")
         began = time.perf_counter()
         with local_prefect_api():
@@ -77,18 +75,24 @@ def measure_passes(results: BenchResults, pages, sizes: list[int], work: Path, p
                 config = world.write_watch(work / f"watch-{n}", n)
                 db = work / f"pass-{n}.duckdb"
                 step = {"kind": "pass", "config": str(config), "db": str(db)}
+                # Bare extraction of the same n pages, half just before the pass and half just after:
+                # the machine's speed drifts during a run, and both sides of the ratio see the drift alike.
+                _say(f"bare sequential trafilatura.extract over {n} served pages, half before the pass")
+                bare = bare_extraction_seconds(world, range(0, n, 2))
                 _say(f"pass over {n} new pages")
                 full = run_child({"steps": [step | ({"profile": str(work / f"pass-{n}.prof")} if profile else {})]},
                                  work, env, f"pass-{n}")
+                _say("bare extraction, the other half")
+                bare += bare_extraction_seconds(world, range(1, n, 2))
                 _say(f"all-304 passes after {n} pages")
                 idle = run_child({"steps": [step, step]}, work, env, f"idle-{n}")
                 idle_s = [s["seconds"] for s in idle.figures["steps"]]
                 if n == min(sizes):
                     results.idle_pass_s, results.idle_process_s = idle_s, idle.figures["process_s"]
                 ran = full.figures["steps"][0]
-                results.passes.append(PassFigure(n, ran["seconds"], full.figures["process_s"], bare[n], idle_s[0],
+                results.passes.append(PassFigure(n, ran["seconds"], full.figures["process_s"], bare, idle_s[0],
                                                  full.peak_tree_rss_mb, full.peak_tree_pss_mb, ran["counts"]))
-                _say(f"  {n} pages: pass {ran['seconds']:.1f} s, bare {bare[n]:.1f} s, idle {idle_s[0]:.2f} s, "
+                _say(f"  {n} pages: pass {ran['seconds']:.1f} s, bare {bare:.1f} s, idle {idle_s[0]:.2f} s, "
                      f"peak RSS {full.peak_tree_rss_mb:.0f} MB, counts {ran['counts']}")
         results.notes.append(f"served requests: {world.requests}")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import statistics
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import trafilatura
@@ -52,21 +53,16 @@ def quality(pages: list[BenchmarkPage]) -> list[QualityFigure]:
     return figures
 
 
-def bare_extraction_seconds(world: BenchWorld, counts: list[int]) -> dict[int, float]:
-    """Seconds of bare sequential `trafilatura.extract` (its defaults) over the first n served pages.
+def bare_extraction_seconds(world: BenchWorld, indices: Iterable[int]) -> float:
+    """Seconds of bare sequential `trafilatura.extract` (its defaults) over the served pages `indices`.
 
     The issue's floor: what extraction alone costs, with nothing of ours around it. The pipeline's
     own `extract_article` (fast mode, recall focus, metadata from the page head) is cheaper than this floor.
     """
-    import trafilatura
-
-    elapsed, done, out = 0.0, 0, {}
-    for n in sorted(counts):
-        for index in range(done, n):
-            body = world.page_body(index)  # made outside the clock, as the pass gets it from the network
-            began = time.perf_counter()
-            trafilatura.extract(body, url=world.page_url(index))
-            elapsed += time.perf_counter() - began
-        done = n
-        out[n] = elapsed
-    return out
+    elapsed = 0.0
+    for index in indices:
+        body = world.page_body(index)  # made outside the clock, as the pass gets it from the network
+        began = time.perf_counter()
+        trafilatura.extract(body, url=world.page_url(index))
+        elapsed += time.perf_counter() - began
+    return elapsed
