@@ -52,8 +52,9 @@ class DecisionSettings:
     novelty_threshold: float = 0.5  # a sentence is novel when less of it than this was seen
 
 
-# A candidate from the warehouse: the stored document, optionally with its fingerprint or shingles.
-Candidate = Document | tuple[Document, Fingerprint | frozenset[int] | None]
+# A candidate from the warehouse: the stored document, optionally with its fingerprint or shingles,
+# or only its key when the Decider remembers it (see Decider.remembers).
+Candidate = Document | tuple[Document, Fingerprint | frozenset[int] | None] | str
 
 
 @dataclass
@@ -152,26 +153,37 @@ class Decider:
         compact shingles are kept (up to STORED_CACHE) so they are not shingled again.
         """
         for key, known in self._batch.items():
-            self._remember_stored(key, known)
+            self._stored[key] = known
         self._batch.clear()
         self._bands.clear()
+        while len(self._stored) > STORED_CACHE:  # oldest first: copies name recent articles
+            self._stored.pop(next(iter(self._stored)))
 
-    def _remember_stored(self, key: str, known: _Known) -> None:
-        if len(self._stored) >= STORED_CACHE:
-            self._stored.pop(next(iter(self._stored)))  # oldest first: copies name recent articles
-        self._stored[key] = known
+    def remembers(self, key: str) -> bool:
+        """True when the stored report `key` may be passed to decide() by its key alone.
+
+        The Decider holds it compared-ready (this batch, or an earlier one it was shown), and keeps
+        it at least until forget_batch(), so a caller need not read its text again.
+        """
+        return key in self._batch or key in self._stored
 
     def _pool(self, doc: Document, fp: Fingerprint, candidates: Iterable[Candidate]) -> list[_Known]:
         pool: dict[str, _Known] = {}
         for known in self._seeds + self._updates:
             pool.setdefault(known.doc.key, known)
         for cand in candidates:
+            if isinstance(cand, str):
+                if cand not in pool:
+                    known = self._batch.get(cand) or self._stored.get(cand)
+                    if known is None:
+                        raise KeyError(f"candidate {cand!r} was passed by key, but the Decider does not remember it")
+                    pool[cand] = known
+                continue
             cdoc, cfp = (cand, None) if isinstance(cand, Document) else cand
             if cdoc.key not in pool:
                 known = self._batch.get(cdoc.key) or self._stored.get(cdoc.key)
                 if known is None:
-                    known = self._known(cdoc, cfp, None)
-                    self._remember_stored(cdoc.key, known)
+                    known = self._stored[cdoc.key] = self._known(cdoc, cfp, None)  # trimmed in forget_batch
                 pool[cdoc.key] = known
         for band, value in enumerate(fp.bands):
             for key in self._bands.get((band, value), ()):

@@ -217,7 +217,7 @@ def decide_and_store(
     # One open of the file for the whole step: lookups, deciding (CPU only, no network) and the write.
     with warehouse.session():
         counts.add(_decide_and_store(watch, warehouse, decider, run_id, batch, claimed))
-    decider.forget_batch()  # the batch is stored: later batches find it through band_candidates
+    decider.forget_batch()  # the batch is stored: later batches find it through band_matches
     return counts
 
 
@@ -255,7 +255,10 @@ def _decide_and_store(watch: WatchConfig, warehouse: Warehouse, decider: Decider
     far_future = datetime.max.replace(tzinfo=timezone.utc)
     pending.sort(key=lambda p: ((p[2].published_at or far_future) if p[2] else far_future, p[4] == "feed"))
     docs = [(d, fingerprint(d.text)) for _, _, d, _, _ in pending if d is not None]
-    candidates = warehouse.band_candidates(watch.name, [(d.key, fp.bands) for d, fp in docs])
+    # Ids first: most matches are articles of earlier batches the decider still holds, whose text
+    # need not be read again; only the others' rows are.
+    matches = warehouse.band_matches(watch.name, [(d.key, fp.bands) for d, fp in docs])
+    rows = warehouse.stored_articles({i for ids in matches.values() for i in ids if not decider.remembers(str(i))})
     fps = {d.key: fp for d, fp in docs}
     records: list[ArticleRecord] = []
     for item, article_id, doc, problem, text_source in pending:
@@ -276,7 +279,7 @@ def _decide_and_store(watch: WatchConfig, warehouse: Warehouse, decider: Decider
             counts.errors += 1
             continue
         fp = fps[doc.key]
-        stored = [(s.to_document(), None) for s in candidates.get(doc.key, [])]
+        stored = [(rows[i].to_document(), None) if i in rows else str(i) for i in matches.get(doc.key, [])]
         decision = decider.decide(doc, fp, stored)
         decider.remember(doc, fp, decision)
         records.append(_record(base, doc, fp, decision, text_source))

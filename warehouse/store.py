@@ -248,8 +248,22 @@ class Warehouse:
         """Stored articles sharing at least one LSH band with each key's bands: one equi-join for the batch.
 
         Only the `window` most recent articles (by id) are searched; None searches the whole archive.
+        band_matches, then stored_articles of the matches (one open of the file).
         """
-        result: dict[str, list[StoredArticle]] = {key: [] for key, _ in band_hashes}
+        with self.session():
+            matches = self.band_matches(watch, band_hashes, window)
+            rows = self.stored_articles({i for ids in matches.values() for i in ids})
+        return {key: [rows[i] for i in ids] for key, ids in matches.items()}
+
+    def band_matches(
+        self, watch: str, band_hashes: Sequence[tuple[str, Sequence[int]]], window: int | None = BAND_WINDOW
+    ) -> dict[str, list[int]]:
+        """Ids of the stored articles sharing at least one LSH band with each key's bands, ascending.
+
+        Ids only, so a caller that still holds most candidates (a pass remembers its earlier batches)
+        reads the rows of the others alone, with stored_articles.
+        """
+        result: dict[str, list[int]] = {key: [] for key, _ in band_hashes}
         keys, bands, hashes = [], [], []
         for key, key_bands in band_hashes:
             for band, value in enumerate(key_bands):
@@ -267,8 +281,8 @@ class Warehouse:
                 min_id = con.execute("SELECT coalesce(max(id), 0) - $w FROM article", {"w": window}).fetchone()[0]
             with registered(con, "band_probe", probe):
                 rows = con.execute(
-                    f"""
-                    SELECT DISTINCT p.key, {_STORED_COLUMNS}
+                    """
+                    SELECT DISTINCT p.key, a.id
                     FROM band_probe p
                     JOIN article_band b ON b.band = p.band AND b.hash = p.hash
                     JOIN article a ON a.id = b.article_id
@@ -277,9 +291,18 @@ class Warehouse:
                     """,
                     {"watch": watch, "min_id": min_id},
                 ).fetchall()
-        for key, *stored in rows:
-            result[key].append(_stored(tuple(stored)))
+        for key, article_id in rows:
+            result[key].append(article_id)
         return result
+
+    def stored_articles(self, ids: Iterable[int]) -> dict[int, StoredArticle]:
+        """The articles with these ids, as dedup compares them (unknown ids are left out)."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            return {}
+        with self.transaction() as con, registered(con, "wanted_ids", pa.table({"id": pa.array(wanted, pa.int64())})):
+            rows = con.execute(f"SELECT {_STORED_COLUMNS} FROM wanted_ids w JOIN article a ON a.id = w.id").fetchall()
+        return {row[0]: _stored(tuple(row)) for row in rows}
 
     def stored_documents(self, watch: str, statuses: Sequence[str] = ("seed", "new")) -> list[StoredArticle]:
         """The watch's articles with the given statuses, oldest first (the decider's memory)."""

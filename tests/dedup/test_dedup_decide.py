@@ -171,3 +171,42 @@ def test_forgetting_each_stored_batch_changes_no_decision():
         stored.append(replace(doc, status=decision.status, duplicate_of=decision.duplicate_of,
                               story_key=decision.story_key))
         assert decision == DECISIONS[doc.key], doc.key
+
+
+def test_candidates_passed_by_key_decide_as_their_documents_do():
+    # A pass passes stored reports the Decider still holds by key alone, so their text is not read again.
+    seed, _ = _load()
+    decider = Decider([seed], query=parse_query(QUERY))
+    stored: list[Document] = []
+    for raw in CASES:
+        doc = _doc(raw)
+        fp = fingerprint(doc.text)
+        by_key = [s.key if decider.remembers(s.key) else s for s in stored]
+        assert all(isinstance(c, str) for c in by_key)  # every earlier batch is still held
+        decision = decider.decide(doc, fp, by_key)
+        decider.remember(doc, fp, decision)
+        decider.forget_batch()
+        stored.append(replace(doc, status=decision.status, duplicate_of=decision.duplicate_of,
+                              story_key=decision.story_key))
+        assert decision == DECISIONS[doc.key], doc.key
+
+
+def test_a_key_the_decider_does_not_hold_is_refused_clearly():
+    decider = Decider([SEED], query=parse_query(QUERY))
+    doc = _doc(CASES[0])
+    assert not decider.remembers("999")
+    with pytest.raises(KeyError, match="does not remember"):
+        decider.decide(doc, fingerprint(doc.text), ["999"])
+
+
+def test_the_stored_cache_is_trimmed_only_between_batches(monkeypatch):
+    import dedup.decide as decide_module
+
+    monkeypatch.setattr(decide_module, "STORED_CACHE", 2)
+    decider = Decider([SEED], query=parse_query(QUERY))
+    docs = [replace(_doc(raw), key=f"s{i}") for i, raw in enumerate(CASES[:4])]
+    probe = _doc(CASES[4])
+    decider.decide(probe, fingerprint(probe.text), docs)  # four stored candidates met in one batch
+    assert all(decider.remembers(d.key) for d in docs)  # all held until the batch is forgotten
+    decider.forget_batch()
+    assert [decider.remembers(d.key) for d in docs] == [False, False, True, True]  # oldest dropped first

@@ -136,6 +136,21 @@ def test_band_candidates_need_one_shared_band(warehouse: Warehouse) -> None:
     assert warehouse.band_candidates("another-watch", [("k", (1, 2, 3, 4))]) == {"k": []}
 
 
+def test_band_matches_give_ids_and_stored_articles_the_rows(warehouse: Warehouse) -> None:
+    ids = warehouse.write_batch(
+        WATCH,
+        None,
+        [article("https://a.example/one", bands=(1, 2, 3, 4)), article("https://a.example/two", bands=(1, 6, 7, 8))],
+    )
+    one, two = ids["https://a.example/one"], ids["https://a.example/two"]
+    matches = warehouse.band_matches(WATCH, [("both", (1, 0, 0, 0)), ("two", (0, 6, 0, 0)), ("none", (9, 9, 9, 9))])
+    assert matches == {"both": sorted([one, two]), "two": [two], "none": []}
+    rows = warehouse.stored_articles([two, 10_000_000])  # an unknown id is left out
+    assert list(rows) == [two]
+    assert (rows[two].url, rows[two].title) == ("https://a.example/two", "Title of https://a.example/two")
+    assert warehouse.stored_articles([]) == {}
+
+
 def test_stored_documents_are_the_seeds_and_updates(warehouse: Warehouse) -> None:
     warehouse.write_batch(
         WATCH,
