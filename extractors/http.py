@@ -133,6 +133,43 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+def _guarded_transport(allow_private: AllowPrivate) -> httpx.AsyncHTTPTransport:
+    """An httpx transport whose connections are opened by the SSRF-guarded network backend."""
+    transport = httpx.AsyncHTTPTransport(retries=0, trust_env=False, verify=_tls_context())
+    # The pool's network backend is where connections are opened: resolve and check there, so a
+    # DNS answer that changes between check and connect (rebinding) cannot reach a private address.
+    pool = transport._pool  # noqa: SLF001 (httpx 0.28 offers no public hook for the network backend)
+    if not isinstance(pool, httpcore.AsyncConnectionPool) or not hasattr(pool, "_network_backend"):
+        raise RuntimeError("this httpx/httpcore version cannot take the SSRF-guarded network backend")
+    pool._network_backend = GuardedBackend(allow_private)  # noqa: SLF001
+    return transport
+
+
+class _PerHostTransport(httpx.AsyncBaseTransport):
+    """One guarded connection pool per scheme, host and port.
+
+    httpcore looks at every connection of a pool on every request (is it idle, expired, readable?),
+    so one pool shared by every host of a pass costs each request a look at all their connections.
+    """
+
+    def __init__(self, allow_private: AllowPrivate) -> None:
+        self._allow = allow_private
+        self._pools: dict[tuple[bytes, bytes, int | None], httpx.AsyncHTTPTransport] = {}
+        _guarded_transport(allow_private)  # an httpx that cannot take the guard fails here, not mid-pass
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        key = (request.url.raw_scheme, request.url.raw_host, request.url.port)
+        pool = self._pools.get(key)
+        if pool is None:
+            pool = self._pools[key] = _guarded_transport(self._allow)
+        return await pool.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            await pool.aclose()
+
+
 @functools.cache
 def _tls_context() -> ssl.SSLContext:
     """One TLS context per process: building one loads the CA bundle (~30 ms)."""
@@ -150,15 +187,8 @@ class Fetcher:
 
     async def __aenter__(self) -> Fetcher:
         s = self.settings
-        transport = httpx.AsyncHTTPTransport(retries=0, trust_env=False, verify=_tls_context())
-        # The pool's network backend is where connections are opened: resolve and check there, so a
-        # DNS answer that changes between check and connect (rebinding) cannot reach a private address.
-        pool = transport._pool  # noqa: SLF001 (httpx 0.28 offers no public hook for the network backend)
-        if not isinstance(pool, httpcore.AsyncConnectionPool) or not hasattr(pool, "_network_backend"):
-            raise RuntimeError("this httpx/httpcore version cannot take the SSRF-guarded network backend")
-        pool._network_backend = GuardedBackend(s.allow_private_hosts)  # noqa: SLF001
         self._client = httpx.AsyncClient(
-            transport=transport,
+            transport=_PerHostTransport(s.allow_private_hosts),
             follow_redirects=False,
             trust_env=False,  # a proxy from the environment would bypass the address check
             verify=_tls_context(),

@@ -228,3 +228,49 @@ def test_allow_list_accepts_any_collection_of_host_port(server: LocalServer) -> 
     listed = FetchSettings(allow_private_hosts=[server.host_port], respect_robots=False)  # type: ignore[arg-type]
     assert listed.allow_private_hosts == frozenset({server.host_port})
     assert page(listed, url).error is None
+
+
+def test_each_host_keeps_its_connection_across_requests() -> None:
+    # One pool per host: requests to two hosts, interleaved, each reuse their host's one connection.
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    class KeepAlive(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        peers: list[int]
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            self.peers.append(self.client_address[1])
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(ARTICLE)))
+            self.end_headers()
+            self.wfile.write(ARTICLE)
+
+    servers = []
+    for _ in range(2):
+        handler = type("Handler", (KeepAlive,), {"peers": []})
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        httpd.daemon_threads = True
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        servers.append((httpd, handler))
+    try:
+        allowed = frozenset(f"127.0.0.1:{httpd.server_address[1]}" for httpd, _ in servers)
+
+        async def go() -> list[Page]:
+            async with Fetcher(FetchSettings(allow_private_hosts=allowed, respect_robots=False)) as fetcher:
+                return [await fetcher.fetch_page(f"http://127.0.0.1:{httpd.server_address[1]}/a/{i}")
+                        for i in range(3) for httpd, _ in servers]
+
+        pages = run(go())
+        assert [p.error for p in pages] == [None] * 6
+        assert all(p.body == ARTICLE for p in pages)
+        for _, handler in servers:
+            assert len(handler.peers) == 3 and len(set(handler.peers)) == 1, handler.peers
+    finally:
+        for httpd, _ in servers:
+            httpd.shutdown()
+            httpd.server_close()
