@@ -133,7 +133,6 @@ async def _monitor_pass(watch, db_path: Path, show_progress: bool, started: floa
         deferred = [s for s in sources if pipeline.is_deferred(states.get(s.url), now)]
         sources = [s for s in sources if s not in deferred]
         counts.sources_deferred = len(deferred)
-        ExtractionPool.prepare()  # the workers' imports run on another core while the feeds are polled
         with progress:
             async with Fetcher(pipeline.fetch_settings(watch)) as fetcher:
                 progress.start("polling sources", len(sources))
@@ -171,6 +170,8 @@ def _deferred_note(state: SourceState) -> str:
 
 async def _polled(coro, progress: PassProgress):
     result = await coro
+    if result.entries:  # pages may follow: the workers' imports run on another core while the rest polls
+        ExtractionPool.prepare()
     progress.advance()
     return result
 

@@ -72,6 +72,14 @@ def wait_healthy(api_url: str, proc: subprocess.Popen | None, log_path: Path | N
     raise PrefectServerError(f"the local Prefect server did not answer within {timeout:.0f} s (log: {log_path})")
 
 
+_STARTED_HERE: set[str] = set()  # API URLs of the servers this process started and will stop
+
+
+def started_here(api_url: str) -> bool:
+    """True when this process started the server at `api_url`, so it stops when the process is done."""
+    return api_url in _STARTED_HERE
+
+
 @contextlib.contextmanager
 def local_prefect_api(scheduler: bool = False) -> Iterator[str]:
     """Yield the API URL in use; start a private local server when PREFECT_API_URL is unset.
@@ -101,10 +109,12 @@ def local_prefect_api(scheduler: bool = False) -> Iterator[str]:
     try:
         wait_healthy(api_url, proc, log_path, START_TIMEOUT)
         os.environ["PREFECT_API_URL"] = api_url
+        _STARTED_HERE.add(api_url)
         if scheduler:
             marker.write_text(json.dumps({"api_url": api_url, "pid": proc.pid}))
         yield api_url
     finally:
+        _STARTED_HERE.discard(api_url)
         os.environ.pop("PREFECT_API_URL", None)
         if scheduler:
             marker.unlink(missing_ok=True)

@@ -1,0 +1,57 @@
+"""What a pass that finds nothing new does not do: start extraction workers, or wait on a server that stays up."""
+from __future__ import annotations
+
+import time
+
+from bench.corpus import BenchmarkPage
+from bench.world import BenchWorld
+from extractors import ExtractionPool
+from flows.config import load_config
+from flows.runner import run_monitor_pass
+from world import cli_env, newswatch
+
+PARAGRAPH = ("The rights office said on Tuesday that its staff had met officials in the region and would "
+             "report on what they found within weeks, after years of requests for access. ")
+PAGES = [BenchmarkPage(f"page{i:02d}", f"https://example.org/{i}",
+                       f"<html><head><title>Report {i}</title></head><body><article><p>{PARAGRAPH * 6}</p>"
+                       f"<p>Report number {i} of the fixed-cost test.</p></article></body></html>".encode(),
+                       PARAGRAPH * 6) for i in range(4)]
+
+
+def test_a_pass_over_unchanged_feeds_starts_no_extraction_workers(tmp_path, prefect_api, monkeypatch):
+    calls = []
+    real = ExtractionPool.prepare
+    monkeypatch.setattr(ExtractionPool, "prepare", staticmethod(lambda: calls.append(1) or real()))
+    with BenchWorld(PAGES, sites=2) as world:
+        watch = load_config(world.write_watch(tmp_path / "watch", len(PAGES)))
+        first = run_monitor_pass(watch, tmp_path / "nw.duckdb")
+        assert first.counts.pages_fetched == len(PAGES) and calls
+        calls.clear()
+        again = run_monitor_pass(watch, tmp_path / "nw.duckdb")
+    assert again.counts.sources_not_modified == 2 and again.counts.pages_fetched == 0
+    assert calls == []  # every feed answered 304: no fork server was started for pages that never came
+
+
+def test_a_pass_on_a_server_that_stays_up_leaves_every_task_run_recorded(tmp_path, prefect_api):
+    # The CLI does not wait for the records when the server outlives it; they must still all arrive.
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with BenchWorld(PAGES, sites=2) as world:
+        config = world.write_watch(tmp_path / "watch", len(PAGES))
+        done = newswatch("run", "--config", config, "--db", tmp_path / "nw.duckdb",
+                         env=cli_env(PREFECT_API_URL=prefect_api))
+    assert done.returncode == 0, done.stdout + done.stderr
+    deadline = time.monotonic() + 20
+    with temporary_settings(updates={PREFECT_API_URL: prefect_api}), get_client(sync_client=True) as client:
+        while True:
+            runs = client.read_flow_runs(limit=200)
+            ours = [r for r in runs if r.parameters.get("config_path") == str(config)]
+            assert len(ours) == 1
+            tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id={"any_": [ours[0].id]}))
+            names = sorted(t.name for t in tasks if t.state is not None and t.state.is_completed())
+            if len(names) == 3 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    assert [n.split(" ")[0] for n in names] == ["pages", "poll", "poll"], names
