@@ -44,6 +44,31 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+def _cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rpartition(")")[2].split()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def settle(window: float = 0.25, quiet: float = 0.02, timeout: float = 20.0) -> float:
+    """Wait until this process's descendants (the Prefect server) are quiet; return the seconds waited.
+
+    A child's pass leaves the server digesting its events for a while after the child has exited;
+    the next measured step should not pay for that.
+    """
+    began = time.perf_counter()
+    while time.perf_counter() - began < timeout:
+        pids = [p for p in _descendants(os.getpid()) if p != os.getpid()]
+        before = sum(_cpu_seconds(p) for p in pids)
+        time.sleep(window)
+        if sum(_cpu_seconds(p) for p in pids) - before <= quiet:
+            break
+    return time.perf_counter() - began
+
+
 def _field_kb(path: str, name: str) -> int:
     try:
         with open(path) as handle:
@@ -87,6 +112,7 @@ def run_child(spec: dict, workdir: Path, env: dict[str, str], label: str) -> Chi
         done.set()
         sampler.join()
     wall = time.perf_counter() - began
+    settle()
     if code != 0 or not out_path.exists():
         tail = log_path.read_text(errors="replace")[-3000:]
         raise RuntimeError(f"bench child {label} exited with {code}:\n{tail}")

@@ -35,28 +35,23 @@ def run_monitor_pass(watch: WatchConfig, db_path: Path, *, verbose: bool = False
 
             state = asyncio.run(monitor(str(watch.path), str(db_path), show_progress=progress, return_state=True))
             summary = state.result()
-            if started_here(api_url):  # the server stops with this pass: first it must hold every record
+            # A server that stops with this pass must first hold every record. One that outlives it
+            # (`newswatch serve`, PREFECT_API_URL) takes them as they come; Prefect sends what this
+            # process still holds when it exits (draining here would stop its senders for the next pass).
+            if started_here(api_url):
                 _flush_records(state, expected_tasks=summary.task_runs)
-            else:  # a server that outlives the pass (`newswatch serve`, PREFECT_API_URL) records them later
-                _drain_workers()
     return summary
-
-
-def _drain_workers(timeout: float = 15.0) -> None:
-    """Send the events and logs this process still holds to the API."""
-    from prefect.events.worker import EventsWorker
-    from prefect.logging.handlers import APILogWorker
-
-    EventsWorker.drain_all(timeout=timeout)
-    APILogWorker.drain_all(timeout=timeout)
 
 
 def _flush_records(state, expected_tasks: int, timeout: float = 15.0) -> None:
     """Wait until the API holds every task run of this flow run, so stopping the server loses none."""
     from prefect import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
 
-    _drain_workers(timeout)
+    EventsWorker.drain_all(timeout=timeout)
+    APILogWorker.drain_all(timeout=timeout)
     flow_run_id = state.state_details.flow_run_id
     deadline = time.monotonic() + timeout
     with get_client(sync_client=True) as client:
