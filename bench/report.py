@@ -63,7 +63,7 @@ class BenchResults:
         rows: list[tuple[str, str, bool | None]] = []
         for p in self.passes:
             rows.append((f"marginal cost per page ≤ {MARGINAL_TARGET} × bare extraction ({p.pages} pages)",
-                         f"{p.marginal_ratio:.2f}", p.marginal_ratio <= MARGINAL_TARGET))
+                         f"{p.marginal_ratio:.3f}", p.marginal_ratio <= MARGINAL_TARGET))
         if self.empty_flow_s and self.idle_pass_s:
             ratio = self.idle_pass_s[0] / self.empty_flow_s[0]
             rows.append((f"all-304 pass ≤ {FIXED_TARGET} × empty flow run (first flow of a process)",
@@ -99,7 +99,7 @@ class BenchResults:
             for p in self.passes:
                 c = p.counts
                 out.append(f"| {p.pages} | {p.seconds:.1f} | {p.pages_per_s:.0f} | {p.bare_s:.1f} | {p.idle_s:.2f} "
-                           f"| {p.marginal_ratio:.2f} | {p.peak_rss_mb:.0f} | {p.peak_pss_mb:.0f} | {p.process_s:.1f} "
+                           f"| {p.marginal_ratio:.3f} | {p.peak_rss_mb:.0f} | {p.peak_pss_mb:.0f} | {p.process_s:.1f} "
                            f"| {c.get('new', 0)} / {c.get('duplicates', 0)} / {c.get('irrelevant', 0)} "
                            f"/ {c.get('errors', 0)} |")
         if self.empty_flow_s:
