@@ -71,7 +71,7 @@ def test_report_lists_every_target_and_marks_misses() -> None:
                       PassFigure(2000, 20.0, 24.0, 20.0, 1.0, 820.0, 500.0, {"new": 5})]
     results.empty_flow_s, results.idle_pass_s = [1.0, 0.5], [1.2, 1.0]
     text = results.markdown()
-    assert "| marginal cost per page ≤ 0.6 × bare extraction (1000 pages) | 0.80 | **no** |" in text
+    assert "| marginal cost per page ≤ 0.6 × bare extraction (1000 pages) | 0.800 | **no** |" in text
     assert "peak RSS of a 1000-page pass < 600 MB | 650 MB | **no**" in text
     assert "RSS growth 1000 → 2000 pages < 20% | +26% | **no**" in text
     assert "all-304 pass ≤ 1.5 × empty flow run (first flow of a process) | 1.20 | yes" in text
