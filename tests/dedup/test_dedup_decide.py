@@ -156,34 +156,21 @@ def test_watch_without_query_uses_similarity_alone():
     assert decider.decide(_doc(visit)).query_matched is None
 
 
-def test_forgetting_each_stored_batch_changes_no_decision():
+@pytest.mark.parametrize("by_key", [False, True], ids=["documents", "keys"])
+def test_forgetting_each_stored_batch_changes_no_decision(by_key):
     # As a pass does: after each batch is stored the Decider forgets it, and the stored reports
-    # come back as warehouse candidates. Every decision must be the one made with everything in memory.
+    # come back as warehouse candidates: as documents, or by key alone when the Decider still holds
+    # them (a pass then reads no text again). Every decision must be the one made with everything in memory.
     seed, _ = _load()
     decider = Decider([seed], query=parse_query(QUERY))
     stored: list[Document] = []
     for raw in CASES:
         doc = _doc(raw)
         fp = fingerprint(doc.text)
-        decision = decider.decide(doc, fp, stored)
-        decider.remember(doc, fp, decision)
-        decider.forget_batch()
-        stored.append(replace(doc, status=decision.status, duplicate_of=decision.duplicate_of,
-                              story_key=decision.story_key))
-        assert decision == DECISIONS[doc.key], doc.key
-
-
-def test_candidates_passed_by_key_decide_as_their_documents_do():
-    # A pass passes stored reports the Decider still holds by key alone, so their text is not read again.
-    seed, _ = _load()
-    decider = Decider([seed], query=parse_query(QUERY))
-    stored: list[Document] = []
-    for raw in CASES:
-        doc = _doc(raw)
-        fp = fingerprint(doc.text)
-        by_key = [s.key if decider.remembers(s.key) else s for s in stored]
-        assert all(isinstance(c, str) for c in by_key)  # every earlier batch is still held
-        decision = decider.decide(doc, fp, by_key)
+        candidates = [s.key if by_key and decider.remembers(s.key) else s for s in stored]
+        if by_key:
+            assert all(isinstance(c, str) for c in candidates)  # every earlier batch is still held
+        decision = decider.decide(doc, fp, candidates)
         decider.remember(doc, fp, decision)
         decider.forget_batch()
         stored.append(replace(doc, status=decision.status, duplicate_of=decision.duplicate_of,
