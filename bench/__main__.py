@@ -21,7 +21,7 @@ from pathlib import Path
 from bench.corpus import CorpusMissing, load_benchmark
 from bench.extraction import bare_extraction_seconds, quality
 from bench.micro import lookup_vs_archive, write_throughput
-from bench.procs import run_child
+from bench.procs import ChildRun, run_child
 from bench.report import BenchResults, PassFigure
 from bench.world import BenchWorld
 
@@ -70,6 +70,40 @@ def _one_flow_process(figures: dict) -> float:
     return figures["process_s"] - sum(step["seconds"] for step in figures["steps"][1:])
 
 
+def _measure_size(world: BenchWorld, n: int, work: Path, env: dict[str, str],
+                  profile: bool) -> tuple[PassFigure, list[ChildRun]]:
+    """REPEATS rounds of (half the bare extraction, a pass on a fresh database, the other half), then
+    REPEATS processes of two all-304 passes; the figure keeps the best of each side, the largest peak."""
+    config = world.write_watch(work / f"watch-{n}", n)
+    rounds = []
+    for r in range(REPEATS):
+        step = {"kind": "pass", "config": str(config), "db": str(work / f"pass-{n}-{r}.duckdb")}
+        # Bare extraction of the same n pages, half just before the pass and half just after:
+        # the machine's speed drifts during a run, and both sides of the ratio see the drift alike.
+        _say(f"round {r + 1}/{REPEATS}: bare trafilatura.extract over half of {n} served pages")
+        bare = bare_extraction_seconds(world, range(0, n, 2))
+        _say(f"round {r + 1}/{REPEATS}: pass over {n} new pages (fresh database)")
+        profiled = {"profile": str(work / f"pass-{n}.prof")} if profile else {}
+        full = run_child({"steps": [step | profiled]}, work, env, f"pass-{n}-{r}")
+        _say(f"round {r + 1}/{REPEATS}: bare extraction, the other half")
+        bare += bare_extraction_seconds(world, range(1, n, 2))
+        rounds.append((full, bare, step))
+    _say(f"all-304 passes after {n} pages, in {REPEATS} processes")
+    idle_step = rounds[0][2]
+    idle = [run_child({"steps": [idle_step, idle_step]}, work, env, f"idle-{n}-{i}") for i in range(REPEATS)]
+    idle_first = min(i.figures["steps"][0]["seconds"] for i in idle)
+    full = min((f for f, _, _ in rounds), key=lambda f: f.figures["steps"][0]["seconds"])
+    ran = full.figures["steps"][0]
+    figure = PassFigure(n, ran["seconds"], full.figures["process_s"], min(b for _, b, _ in rounds), idle_first,
+                        max(f.peak_tree_rss_mb for f, _, _ in rounds), max(f.peak_tree_pss_mb for f, _, _ in rounds),
+                        ran["counts"])
+    passes = ", ".join(f"{f.figures['steps'][0]['seconds']:.1f}" for f, _, _ in rounds)
+    bares = ", ".join(f"{b:.1f}" for _, b, _ in rounds)
+    _say(f"  {n} pages: pass {ran['seconds']:.1f} s (rounds {passes}), bare {figure.bare_s:.1f} s (rounds {bares}), "
+         f"idle {idle_first:.2f} s, peak RSS {figure.peak_rss_mb:.0f} MB, counts {ran['counts']}")
+    return figure, idle
+
+
 def measure_passes(results: BenchResults, pages, sizes: list[int], work: Path, profile: bool) -> None:
     """Passes at each size, the all-304 pass, the empty flow and the server start-up, on one server."""
     from flows.prefect_api import local_prefect_api
@@ -84,45 +118,18 @@ def measure_passes(results: BenchResults, pages, sizes: list[int], work: Path, p
             results.server_start_s = time.perf_counter() - began
             env = _child_env(home)
             _say(f"empty flow runs, in {REPEATS} processes")
-            empty = [run_child({"steps": [{"kind": "empty_flow"}] * 3}, work, env, f"empty-{i}") for i in range(REPEATS)]
+            empty = [run_child({"steps": [{"kind": "empty_flow"}] * 3}, work, env, f"empty-{i}")
+                     for i in range(REPEATS)]
             results.empty_flow_s = _best([s["seconds"] for s in e.figures["steps"]] for e in empty)
             results.import_prefect_s = min(e.figures["import_prefect_s"] for e in empty)
             results.import_flows_s = min(e.figures["import_flows_s"] for e in empty)
             results.empty_process_s = min(_one_flow_process(e.figures) for e in empty)
             for n in sorted(sizes):
-                config = world.write_watch(work / f"watch-{n}", n)
-                rounds = []
-                for r in range(REPEATS):
-                    step = {"kind": "pass", "config": str(config), "db": str(work / f"pass-{n}-{r}.duckdb")}
-                    # Bare extraction of the same n pages, half just before the pass and half just after:
-                    # the machine's speed drifts during a run, and both sides of the ratio see the drift alike.
-                    _say(f"round {r + 1}/{REPEATS}: bare trafilatura.extract over half of {n} served pages")
-                    bare = bare_extraction_seconds(world, range(0, n, 2))
-                    _say(f"round {r + 1}/{REPEATS}: pass over {n} new pages (fresh database)")
-                    full = run_child({"steps": [step | ({"profile": str(work / f"pass-{n}.prof")} if profile else {})]},
-                                     work, env, f"pass-{n}-{r}")
-                    _say(f"round {r + 1}/{REPEATS}: bare extraction, the other half")
-                    bare += bare_extraction_seconds(world, range(1, n, 2))
-                    rounds.append((full, bare, step))
-                _say(f"all-304 passes after {n} pages, in {REPEATS} processes")
-                idle_step = rounds[0][2]
-                idle = [run_child({"steps": [idle_step, idle_step]}, work, env, f"idle-{n}-{i}") for i in range(REPEATS)]
-                idle_s = _best([s["seconds"] for s in i.figures["steps"]] for i in idle)
+                figure, idle = _measure_size(world, n, work, env, profile)
+                results.passes.append(figure)
                 if n == min(sizes):
-                    results.idle_pass_s = idle_s
+                    results.idle_pass_s = _best([s["seconds"] for s in i.figures["steps"]] for i in idle)
                     results.idle_process_s = min(_one_flow_process(i.figures) for i in idle)
-                # Best of the rounds on each side (pass, bare extraction); memory: the largest peak.
-                full = min((f for f, _, _ in rounds), key=lambda f: f.figures["steps"][0]["seconds"])
-                bare = min(b for _, b, _ in rounds)
-                ran = full.figures["steps"][0]
-                results.passes.append(PassFigure(n, ran["seconds"], full.figures["process_s"], bare, idle_s[0],
-                                                 max(f.peak_tree_rss_mb for f, _, _ in rounds),
-                                                 max(f.peak_tree_pss_mb for f, _, _ in rounds), ran["counts"]))
-                passes = ", ".join(f"{f.figures['steps'][0]['seconds']:.1f}" for f, _, _ in rounds)
-                bares = ", ".join(f"{b:.1f}" for _, b, _ in rounds)
-                _say(f"  {n} pages: pass {ran['seconds']:.1f} s (rounds {passes}), bare {bare:.1f} s "
-                     f"(rounds {bares}), idle {idle_s[0]:.2f} s, "
-                     f"peak RSS {results.passes[-1].peak_rss_mb:.0f} MB, counts {ran['counts']}")
         results.notes.append(f"served requests: {world.requests}")
 
 
