@@ -1,8 +1,9 @@
 """Micro-benchmarks of the warehouse: the LSH lookup against archive size, and write throughput.
 
 Stored signatures are synthetic (random band hashes), inserted with Arrow straight into `article`
-and `article_band`; the lookup timed is `Warehouse.band_candidates` for one batch of probes, as a
-pass calls it, so it includes opening the file.
+and `article_band`; the lookup timed is `Warehouse.band_candidates` for one batch of probes: the
+band join a pass makes (`band_matches`) plus reading back every candidate's row, as a pass does for
+the ones it does not already hold, so it includes opening the file.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ class LookupFigure:
 
     stored: int
     probes: int
-    batch_ms: float  # median over repeats, band_candidates as a pass calls it
+    batch_ms: float  # median over repeats of band_candidates (band join, every candidate read back)
     open_ms: float  # median of an empty transaction: the file's open, begin, commit, close
     hits: int  # probes that found at least one candidate
     whole_archive_ms: float = 0.0  # the same batch without the recency window (every stored article)
