@@ -10,9 +10,9 @@ $(UV):
 	python3 -m pip install --quiet --target .tools/lib uv==0.13.8 && mkdir -p .tools/bin && \
 	  printf '#!/bin/sh\nPYTHONPATH=%s/.tools/lib exec python3 -m uv "$$@"\n' "$(CURDIR)" > .tools/bin/uv && chmod +x .tools/bin/uv
 
-$(VENV)/.installed: uv.lock pyproject.toml | $(UV)
+$(VENV)/.installed: uv.lock pyproject.toml Makefile | $(UV)
 	@echo "installing the pinned dependencies of uv.lock into $(VENV) ..."
-	$(UV) sync --frozen --all-groups --quiet
+	$(UV) sync --frozen --all-groups --compile-bytecode --quiet
 	touch $@
 
 install: $(VENV)/.installed  ## install the CLI at .venv/bin/newswatch

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from prefect import flow, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
@@ -25,6 +25,7 @@ from dedup import Decider
 from extractors import ExtractionPool, Fetcher, PollResult, Source, SourceState, poll_source
 from flows import pipeline
 from flows.config import WatchConfig, load_config
+from flows.plain_flow import plain_flow
 from flows.progress import PassProgress
 from warehouse.passlock import exclusive_pass
 from warehouse.store import Warehouse
@@ -105,7 +106,7 @@ async def pages_task(stage: PageStage, start: int, stop: int, first: int, last: 
         stage.progress.advance(len(fetched))
 
 
-@flow(name="monitor", log_prints=False)
+@plain_flow(name="monitor", log_prints=False)
 async def monitor(config_path: str, db_path: str, show_progress: bool = False) -> PassSummary:
     """One monitor pass of the watch at `config_path`, stored in the DuckDB file at `db_path`."""
     started = time.monotonic()

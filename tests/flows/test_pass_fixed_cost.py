@@ -1,12 +1,18 @@
-"""What a pass that finds nothing new does not do: start extraction workers, or wait on a server that stays up."""
+"""What a pass need not pay for: extraction workers when nothing is new, a wait on a server that stays up, FastAPI."""
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
+from datetime import datetime, timezone
+from pathlib import Path
 
 from bench.corpus import BenchmarkPage
 from bench.world import BenchWorld
 from extractors import ExtractionPool
 from flows.config import load_config
+from flows.plain_flow import PlainParameterFlow
 from flows.runner import run_monitor_pass
 from world import cli_env, newswatch
 
@@ -55,3 +61,36 @@ def test_a_pass_on_a_server_that_stays_up_leaves_every_task_run_recorded(tmp_pat
                 break
             time.sleep(0.2)
     assert [n.split(" ")[0] for n in names] == ["pages", "poll", "poll"], names
+
+
+def test_plain_parameters_go_to_the_api_as_they_are_and_other_values_through_prefects_encoder():
+    def fn(a, b=None):
+        return None
+
+    flow = PlainParameterFlow(fn=fn, name="plain")
+    assert flow.serialize_parameters({"a": "watch.toml", "b": True}) == {"a": "watch.toml", "b": True}
+    assert flow.serialize_parameters({"a": 3, "b": None}) == {"a": 3, "b": None}
+    when = datetime(2022, 8, 31, 12, 0, tzinfo=timezone.utc)
+    assert flow.serialize_parameters({"a": when, "b": Path("/srv/nw.duckdb")}) == {
+        "a": "2022-08-31T12:00:00+00:00", "b": "/srv/nw.duckdb"}
+
+
+CHILD = """
+import json, sys
+from pathlib import Path
+from flows.config import load_config
+from flows.runner import run_monitor_pass
+summary = run_monitor_pass(load_config(sys.argv[1]), Path(sys.argv[2]))
+print(json.dumps({"fetched": summary.counts.pages_fetched, "fastapi": "fastapi" in sys.modules}))
+"""
+
+
+def test_a_pass_process_does_not_load_fastapi_to_send_its_parameters(tmp_path, prefect_api):
+    # Prefect's generic parameter encoder imports FastAPI: about 0.3 s of every `newswatch run`.
+    with BenchWorld(PAGES, sites=2) as world:
+        config = world.write_watch(tmp_path / "watch", len(PAGES))
+        done = subprocess.run([sys.executable, "-c", CHILD, str(config), str(tmp_path / "nw.duckdb")],
+                              capture_output=True, text=True, env=cli_env(PREFECT_API_URL=prefect_api),
+                              cwd=Path(__file__).resolve().parents[2], timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"fetched": len(PAGES), "fastapi": False}
