@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from dedup.types import Document, Fingerprint
 from extractors.types import PollResult, SourceState
-from warehouse.arrow import insert_arrow, insert_bands, registered, string_table
+from warehouse.arrow import insert_arrow, insert_bands, registered, string_table, value_table
 from warehouse.connection import open_writer
 from warehouse.errors import WarehouseError
 from warehouse.records import ArticleRecord, ArticleRef, RunCounts, StoredArticle
@@ -39,6 +39,12 @@ SEARCH_REINDEX_GROWTH = 0.10
 SEARCH_ALWAYS_REINDEX_BELOW = 5_000
 
 _TS = pa.timestamp("us", tz="UTC")
+_TEXT = ("VARCHAR", pa.string())
+_POLL_SCHEMA = {  # one polled source, as record_polls upserts it into `source`
+    "watch": _TEXT, "url": _TEXT, "name": _TEXT, "last_status": _TEXT, "last_error": _TEXT,
+    "http_status": ("INTEGER", pa.int32()), "last_checked_at": ("TIMESTAMPTZ", _TS),
+    "entries": ("BIGINT", pa.int64()), "etag": _TEXT, "last_modified": _TEXT, "retry_after": ("TIMESTAMPTZ", _TS),
+}
 _ARTICLE_SCHEMA = pa.schema(
     [
         ("id", pa.int64()),
@@ -164,22 +170,21 @@ class Warehouse:
         if not latest:
             return
         checked_at = _utc(checked_at)
-        batch = pa.table(
-            {
-                "watch": [watch] * len(latest),
-                "url": list(latest),
-                "name": [r.source.name or None for r in latest.values()],
-                "last_status": [r.status for r in latest.values()],
-                "last_error": [r.error or r.warning for r in latest.values()],
-                "http_status": pa.array([r.http_status for r in latest.values()], pa.int32()),
-                "last_checked_at": pa.array([checked_at] * len(latest), _TS),
-                "entries": pa.array([len(r.entries) for r in latest.values()], pa.int64()),
-                "etag": pa.array([r.etag for r in latest.values()], pa.string()),
-                "last_modified": pa.array([r.last_modified for r in latest.values()], pa.string()),
-                "retry_after": pa.array([_utc(r.retry_after) for r in latest.values()], _TS),
-            }
-        )
-        with self.transaction() as con, registered(con, "poll_batch", batch):
+        polls = list(latest.values())
+        batch = {
+            "watch": [watch] * len(polls),
+            "url": list(latest),
+            "name": [r.source.name or None for r in polls],
+            "last_status": [r.status for r in polls],
+            "last_error": [r.error or r.warning for r in polls],
+            "http_status": [r.http_status for r in polls],
+            "last_checked_at": [checked_at] * len(polls),
+            "entries": [len(r.entries) for r in polls],
+            "etag": [r.etag for r in polls],
+            "last_modified": [r.last_modified for r in polls],
+            "retry_after": [_utc(r.retry_after) for r in polls],
+        }
+        with self.transaction() as con, value_table(con, "poll_batch", _POLL_SCHEMA, batch):
             # A 304 is a success that carries no validators: keep the ones we had.
             con.execute(
                 """

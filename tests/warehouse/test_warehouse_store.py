@@ -9,6 +9,7 @@ from conftest import SEEN_AT, WATCH, article
 
 from dedup.types import Document, Fingerprint
 from extractors.types import Entry, PollResult, Source, SourceState
+from warehouse.arrow import FEW_ROWS
 from warehouse.connection import open_reader
 from warehouse.errors import WarehouseError
 from warehouse.records import RunCounts
@@ -209,6 +210,35 @@ def test_record_polls_keeps_validators_counts_failures_and_entries(warehouse: Wa
 
     warehouse.record_polls(WATCH, [_poll(feed, "ok", entries=(entry,), etag='"v2"')], t0 + timedelta(hours=6))
     assert warehouse.source_states(WATCH, [feed])[feed] == SourceState(etag='"v2"', consecutive_failures=0)
+
+
+@pytest.mark.parametrize("count", [3, FEW_ROWS + 8])
+def test_few_and_many_sources_are_recorded_and_read_back_alike(warehouse: Warehouse, db_path: Path,
+                                                               count: int) -> None:
+    # Up to FEW_ROWS rows go through a temporary table, more through Arrow: the same rows either way.
+    feeds = [f"https://feeds{i}.example/rss" for i in range(count)]
+    t0 = datetime(2022, 8, 31, 12, tzinfo=timezone.utc)
+    polls = [_poll(url, "error", error="HTTP 503", http_status=503, retry_after=t0 + timedelta(hours=i))
+             if i % 2 else _poll(url, "ok", etag=f'"e{i}"', last_modified="Wed, 31 Aug 2022 12:00:00 GMT",
+                                 http_status=200, entries=(Entry(source_url=url, link=f"{url}/{i}"),))
+             for i, url in enumerate(feeds)]
+    warehouse.record_polls(WATCH, polls, t0)
+    states = warehouse.source_states(WATCH, [*feeds, "https://unknown.example/rss"])
+    assert states == {
+        **{url: SourceState(consecutive_failures=1, retry_after=t0 + timedelta(hours=i)) if i % 2 else
+           SourceState(etag=f'"e{i}"', last_modified="Wed, 31 Aug 2022 12:00:00 GMT") for i, url in enumerate(feeds)},
+        "https://unknown.example/rss": SourceState(),
+    }
+    with open_reader(db_path) as con:
+        rows = con.execute("SELECT count(*), sum(entries_seen), count(last_success_at), max(http_status) "
+                           "FROM sources").fetchone()
+    assert rows == (count, (count + 1) // 2, (count + 1) // 2, 503)
+
+    run_id = warehouse.start_run(WATCH)
+    stored = [article(f"https://news.example/{i}", title=f"Report {i}") for i in range(count)]
+    warehouse.write_batch(WATCH, run_id, stored)
+    wanted = [a.url for a in stored[::2]] + ["https://news.example/never"]
+    assert sorted(warehouse.known_urls(WATCH, wanted)) == sorted(a.url for a in stored[::2])
 
 
 def test_a_run_is_recorded_with_its_counts(warehouse: Warehouse, db_path: Path) -> None:
