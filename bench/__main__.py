@@ -124,6 +124,11 @@ def measure_passes(results: BenchResults, pages, sizes: list[int], work: Path, p
             results.import_prefect_s = min(e.figures["import_prefect_s"] for e in empty)
             results.import_flows_s = min(e.figures["import_flows_s"] for e in empty)
             results.empty_process_s = min(_one_flow_process(e.figures) for e in empty)
+            _say(f"flows with one no-op task run per source ({world.sites}), in {REPEATS} processes")
+            tasks = [run_child({"steps": [{"kind": "task_flow", "tasks": world.sites}] * 2}, work, env, f"tasks-{i}")
+                     for i in range(REPEATS)]
+            results.task_flow_s = _best([s["seconds"] for s in t.figures["steps"]] for t in tasks)
+            results.task_flow_tasks = world.sites
             for n in sorted(sizes):
                 figure, idle = _measure_size(world, n, work, env, profile)
                 results.passes.append(figure)

@@ -31,6 +31,30 @@ def _empty_flow_runner():
     return lambda: asyncio.run(empty())
 
 
+def _task_flow_runner(count: int):
+    from prefect import flow, task
+    from prefect.cache_policies import NO_CACHE
+
+    @task(name="bench-noop", cache_policy=NO_CACHE)
+    async def noop(i: int) -> int:
+        return i
+
+    @flow(name="bench-tasks")
+    async def tasks() -> None:
+        """An empty flow with `count` task runs side by side, as a pass polls its sources."""
+        await asyncio.gather(*(noop(i) for i in range(count)))
+
+    return lambda: asyncio.run(tasks())
+
+
+def _runner(step: dict):
+    if step["kind"] == "empty_flow":
+        return _empty_flow_runner()
+    if step["kind"] == "task_flow":
+        return _task_flow_runner(step["tasks"])
+    return _pass_runner(step)
+
+
 def _pass_runner(step: dict):
     from flows.config import load_config
     from flows.runner import run_monitor_pass
@@ -52,7 +76,7 @@ def run_steps(spec: dict) -> dict:
 
     figures["import_flows_s"] = time.perf_counter() - began
     for step in spec["steps"]:
-        runner = _empty_flow_runner() if step["kind"] == "empty_flow" else _pass_runner(step)
+        runner = _runner(step)
         profiler = cProfile.Profile() if step.get("profile") else None
         began = time.perf_counter()
         if profiler is not None:

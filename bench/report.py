@@ -54,6 +54,8 @@ class BenchResults:
     idle_pass_s: list[float] = field(default_factory=list)  # first, second in one process
     idle_process_s: float = 0.0  # a fresh process running one all-304 pass, start-up included
     empty_process_s: float = 0.0  # a fresh process running one empty flow, start-up included
+    task_flow_s: list[float] = field(default_factory=list)  # a flow of one no-op task run per source: first, second
+    task_flow_tasks: int = 0
     lookups: list[LookupFigure] = field(default_factory=list)
     writes: list[WriteFigure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -109,6 +111,8 @@ class BenchResults:
                     f"| import the monitor flow (`flows.monitor`, `flows.runner`) | {self.import_flows_s:.2f} |"]
             out += [f"| empty flow run #{i + 1} in one process (best of 2 processes) | {s:.2f} |"
                     for i, s in enumerate(self.empty_flow_s)]
+            out += [f"| flow of {self.task_flow_tasks} no-op task runs #{i + 1} in one process (best of 2 processes) "
+                    f"| {s:.2f} |" for i, s in enumerate(self.task_flow_s)]
             out += [f"| all-304 pass #{i + 1} in one process (best of 2 processes) | {s:.2f} |"
                     for i, s in enumerate(self.idle_pass_s)]
             out += [f"| whole process of one empty flow run (imports included) | {self.empty_process_s:.2f} |",
@@ -119,6 +123,13 @@ class BenchResults:
                         f"costs {self.idle_process_s / self.empty_process_s:.2f}× the empty-flow one. The target "
                         "row above compares the flow runs alone, each the first of its process, on a server "
                         "that has run flows before (its very first flow run costs about a second more)."]
+            if self.task_flow_s and self.idle_pass_s:
+                floor = self.task_flow_s[0]
+                out += ["", f"A pass runs one Prefect task per source (DESIGN.md), so it cannot cost less than a flow "
+                        f"of {self.task_flow_tasks} no-op task runs: {floor / self.empty_flow_s[0]:.2f}× the empty "
+                        f"flow, {floor:.2f} s. The all-304 pass costs {self.idle_pass_s[0] / floor:.2f}× that floor; "
+                        f"its own work (opening the database, polling, recording) is the "
+                        f"{max(0.0, self.idle_pass_s[0] - floor):.2f} s over it."]
             if len(self.idle_pass_s) > 1:
                 saved = self.server_start_s + self.import_prefect_s + self.import_flows_s + \
                     self.idle_pass_s[0] - self.idle_pass_s[1]

@@ -5,6 +5,7 @@ No timings are asserted: `make bench` measures, these only check that what it me
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import httpx
@@ -70,7 +71,10 @@ def test_report_lists_every_target_and_marks_misses() -> None:
     results.passes = [PassFigure(1000, 9.0, 12.0, 10.0, 1.0, 650.0, 400.0, {"new": 3}),
                       PassFigure(2000, 20.0, 24.0, 20.0, 1.0, 820.0, 500.0, {"new": 5})]
     results.empty_flow_s, results.idle_pass_s = [1.0, 0.5], [1.2, 1.0]
+    results.task_flow_s, results.task_flow_tasks = [1.1, 0.6], 10
     text = results.markdown()
+    assert "| flow of 10 no-op task runs #1 in one process (best of 2 processes) | 1.10 |" in text
+    assert "1.10× the empty flow, 1.10 s. The all-304 pass costs 1.09× that floor" in text
     assert "| marginal cost per page ≤ 0.6 × bare extraction (1000 pages) | 0.800 | **no** |" in text
     assert "peak RSS of a 1000-page pass < 600 MB | 650 MB | **no**" in text
     assert "RSS growth 1000 → 2000 pages < 20% | +26% | **no**" in text
@@ -81,3 +85,25 @@ def test_bench_without_shared_exits_2_with_a_message(tmp_path: Path, capsys) -> 
     assert main(["--shared", str(tmp_path / "no-shared"), "--out", str(tmp_path / "b.md")]) == 2
     assert "article-extraction-benchmark" in capsys.readouterr().err
     assert not (tmp_path / "b.md").exists()
+
+
+def test_the_task_flow_floor_runs_one_task_run_per_source(prefect_api) -> None:
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName, FlowRunFilter
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from bench.child import run_steps
+
+    with temporary_settings(updates={PREFECT_API_URL: prefect_api}):
+        figures = run_steps({"steps": [{"kind": "task_flow", "tasks": 3}]})
+        assert figures["steps"][0]["kind"] == "task_flow" and figures["steps"][0]["seconds"] > 0
+        with get_client(sync_client=True) as client:
+            runs = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["bench-tasks"])))
+            assert len(runs) == 1 and runs[0].state.is_completed()
+            deadline = time.monotonic() + 20
+            while True:  # task runs reach the API as events, shortly after the flow run ends
+                tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id={"any_": [runs[0].id]}))
+                if len(tasks) == 3 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+    assert sorted(t.name.split("-")[0] for t in tasks) == ["bench", "bench", "bench"]
