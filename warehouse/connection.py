@@ -68,6 +68,8 @@ def open_writer(path: Path, wait_seconds: float = 30.0, migrate_schema: bool = T
         # One thread: a pass's writes and lookups are small, and the extraction workers already
         # use every core; DuckDB's own workers only added CPU (0.8 ms a page) and contention.
         con.execute("SET threads = 1")
+        # A pass draws its own progress; DuckDB's bar for statements over 2 s would write over it.
+        con.execute("SET enable_progress_bar = false")
         return _session_defaults(con)
     except BaseException:
         con.close()

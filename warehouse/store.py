@@ -24,7 +24,7 @@ from warehouse.connection import open_writer
 from warehouse.errors import WarehouseError
 from warehouse.records import ArticleRecord, ArticleRef, RunCounts, StoredArticle
 from warehouse.schema import upgrade_bands
-from warehouse.search import has_search_index, rebuild_search_index
+from warehouse.search import ensure_search_index, has_search_index, index_new_articles, rebuild_search_index
 
 LOGGER = logging.getLogger(__name__)
 
@@ -32,11 +32,6 @@ LOGGER = logging.getLogger(__name__)
 # order, so DuckDB skips older blocks and a lookup costs the same at 10k or 1M stored articles.
 # Seeds and accepted updates are compared whatever their age (the Decider keeps them in memory).
 BAND_WINDOW = 10_000
-# The full-text index is rebuilt (DuckDB's fts has no incremental update) when the articles stored
-# since the last build reach this share of the indexed ones, or while the archive is small enough
-# that a rebuild costs seconds: its cost per stored article stays constant as the archive grows.
-SEARCH_REINDEX_GROWTH = 0.10
-SEARCH_ALWAYS_REINDEX_BELOW = 5_000
 
 _TS = pa.timestamp("us", tz="UTC")
 _TEXT = ("VARCHAR", pa.string())
@@ -108,6 +103,7 @@ class Warehouse:
         if not self._migrated:
             try:  # bands of an older fingerprint version would never match new ones: recompute them first
                 upgrade_bands(con)
+                ensure_search_index(con)
             except BaseException:
                 con.close()
                 raise
@@ -482,7 +478,13 @@ class Warehouse:
             ).fetchone()[0]
 
     def finish_run(self, run_id: int, counts: RunCounts | Mapping[str, int], status: str = "completed") -> None:
-        """Record how a pass ended; rebuild the search index when the pass stored articles and it is due."""
+        """Record how a pass ended; add the articles it stored to the full-text index.
+
+        A new warehouse gets an empty index when it is first opened; every pass adds its new
+        articles to it, at a cost that follows what the pass stored, not the archive. (Indexing each
+        batch as it is written was tried: committing the index tables made every batch slower than
+        one catch-up at the end, whose word splitting runs on every core.)
+        """
         if isinstance(counts, Mapping):
             unknown = set(counts) - {f.name for f in fields(RunCounts)}
             if unknown:
@@ -497,25 +499,22 @@ class Warehouse:
                 {**values, "status": status, "run_id": run_id},
             )
             wrote = con.execute("SELECT count(*) FROM article WHERE run_id = ?", [run_id]).fetchone()[0]
-            due = bool(wrote) and self._search_index_due(con)
-        if due:
-            self.rebuild_search_index()
+            behind = bool(wrote) and self._unindexed(con) > 0
+        if behind:  # its own transaction: the words are read, in parallel, from what is committed
+            with self.transaction() as con:
+                index_new_articles(con)
 
     @staticmethod
-    def _search_index_due(con: duckdb.DuckDBPyConnection) -> bool:
+    def _unindexed(con: duckdb.DuckDBPyConnection) -> int:
         stored = con.execute("SELECT count(*) FROM article").fetchone()[0]
-        if stored < SEARCH_ALWAYS_REINDEX_BELOW or not has_search_index(con):
-            return True
-        indexed = con.execute("SELECT count(*) FROM fts_main_article.docs").fetchone()[0]
-        return stored - indexed >= SEARCH_REINDEX_GROWTH * indexed
+        if not has_search_index(con):
+            return stored
+        return stored - con.execute("SELECT count(*) FROM fts_main_article.docs").fetchone()[0]
 
     def unindexed_articles(self) -> int:
         """How many stored articles the full-text index does not cover yet."""
         with self.transaction() as con:
-            stored = con.execute("SELECT count(*) FROM article").fetchone()[0]
-            if not has_search_index(con):
-                return stored
-            return stored - con.execute("SELECT count(*) FROM fts_main_article.docs").fetchone()[0]
+            return self._unindexed(con)
 
     def rebuild_search_index(self) -> None:
         """Rebuild the full-text index over article titles and texts (whatever the policy says)."""

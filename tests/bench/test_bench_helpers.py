@@ -64,6 +64,7 @@ def test_lookup_and_write_micro_benchmarks_run_on_small_archives(tmp_path: Path)
     assert all(f.hits >= 1 for f in figures)  # probes that share a band with a stored article find it
     write = write_throughput(tmp_path / "writes.duckdb", [ARTICLE, ARTICLE + " Another sentence here."], 8, 20)
     assert write.rows == 20 and write.rows_per_s > 0
+    assert write.index_added == 5 and write.index_add_s > 0
 
 
 def test_report_lists_every_target_and_marks_misses() -> None:

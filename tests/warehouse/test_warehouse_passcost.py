@@ -1,17 +1,17 @@
-"""What keeps a pass cheap: one open file per step, a bounded band lookup, a search index rebuilt when due."""
+"""What keeps a pass cheap: one open file per step, a bounded band lookup, a search index that grows with each pass."""
 from __future__ import annotations
 
-from pathlib import Path
-
+import random
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import WATCH, article
 
-from warehouse import store
+from dedup.types import Document, Fingerprint
 from warehouse.connection import open_reader
-from warehouse.search import search
+from warehouse.search import load_fts, search
 from warehouse.store import Warehouse
 
 
@@ -64,18 +64,56 @@ def _stored_pass(warehouse: Warehouse, urls: list[str]) -> None:
     warehouse.finish_run(run_id, {"new": len(urls)})
 
 
-def test_a_large_archive_rebuilds_its_search_index_when_it_grew_enough(
-        warehouse: Warehouse, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store, "SEARCH_ALWAYS_REINDEX_BELOW", 10)  # as if 20 articles were a large archive
-    _stored_pass(warehouse, [f"https://a.example/{i}" for i in range(20)])
-    assert warehouse.unindexed_articles() == 0  # the first index is always built
-    _stored_pass(warehouse, ["https://a.example/late"])  # 1 new < 10% of 20: the index waits
-    assert warehouse.unindexed_articles() == 1
-    _stored_pass(warehouse, ["https://a.example/later", "https://a.example/latest"])  # 3 >= 2: rebuilt
+WORDS = ("Bachelet Xinjiang Uyghur detention camps Geneva Council vote assessment access visit China "
+         "rights crimes against humanity report delayed Türk successor Beijing Ürümqi évaluation 2022 31 "
+         "the of and to a in is was were has been will would could").split()
+
+
+def _text(rng: random.Random, n: int) -> str:
+    words = [rng.choice(WORDS) for _ in range(n)]
+    return " ".join(w + rng.choice(("", "", ",", ".", "'s", "-")) for w in words)
+
+
+def _scores(con, queries: list[str]) -> dict[str, list[tuple[int, float]]]:
+    return {q: con.execute("SELECT id, score FROM (SELECT id, fts_main_article.match_bm25(id, ?) AS score FROM article) "
+                           "WHERE score IS NOT NULL ORDER BY id", [q]).fetchall() for q in queries}
+
+
+def test_each_pass_adds_its_articles_to_the_index_with_the_scores_of_a_rebuild(warehouse: Warehouse) -> None:
+    rng = random.Random(7)
+    passes = [[article(f"https://a.example/{p}-{i}", title=_text(rng, 6), text=_text(rng, rng.randint(0, 80)))
+               for i in range(12)] for p in range(3)]
+    passes[2][0] = article("https://a.example/untitled", title=None, text="")  # nothing to index, still a doc
+    for batch in passes:
+        run_id = warehouse.start_run(WATCH)
+        warehouse.write_batch(WATCH, run_id, batch[:5])
+        warehouse.write_batch(WATCH, run_id, batch[5:])
+        assert warehouse.unindexed_articles() == len(batch)
+        warehouse.finish_run(run_id, {"new": len(batch)})  # the first pass builds the index, the others add to it
+        assert warehouse.unindexed_articles() == 0
+    seed = warehouse.ensure_seed(WATCH, Document(key="seed", title="Bachelet in Xinjiang", text=_text(rng, 40)),
+                                 Fingerprint(content_hash="s", minhash=(1,), bands=(1,)), "file:///seed.txt")
+    run_id = warehouse.start_run(WATCH)
+    warehouse.write_batch(WATCH, run_id, [article("https://a.example/last", title="Xinjiang report", text="Camps.")])
+    warehouse.finish_run(run_id, {"new": 1})
     assert warehouse.unindexed_articles() == 0
-    con = open_reader(db_path)
-    assert any(hit.url == "https://a.example/late" for hit in search(con, "late", limit=50))
-    con.close()
+
+    queries = ["Xinjiang", "crimes against humanity", "Türk visit", "evaluation urumqi", "the", "camps 2022"]
+    with warehouse.transaction() as con:
+        load_fts(con)
+        incremental = _scores(con, queries)
+        df = con.execute("SELECT term, df FROM fts_main_article.dict ORDER BY term").fetchall()
+        stats = con.execute("SELECT num_docs, avgdl FROM fts_main_article.stats").fetchone()
+    warehouse.rebuild_search_index()
+    with warehouse.transaction() as con:
+        load_fts(con)
+        rebuilt = _scores(con, queries)
+        assert con.execute("SELECT term, df FROM fts_main_article.dict ORDER BY term").fetchall() == df
+        assert con.execute("SELECT num_docs, avgdl FROM fts_main_article.stats").fetchone() == pytest.approx(stats)
+    assert any(seed == i for i, _ in incremental["Xinjiang"])
+    for q in queries:
+        assert [i for i, _ in incremental[q]] == [i for i, _ in rebuilt[q]], q
+        assert [s for _, s in incremental[q]] == pytest.approx([s for _, s in rebuilt[q]], rel=1e-9), q
 
 
 def test_a_small_archive_is_searchable_after_every_pass(warehouse: Warehouse, db_path: Path) -> None:
