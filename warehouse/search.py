@@ -56,10 +56,10 @@ def load_fts(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def has_search_index(con: duckdb.DuckDBPyConnection) -> bool:
-    """True when the full-text index over `article` exists."""
-    return bool(
-        con.execute("SELECT count(*) FROM duckdb_schemas() WHERE schema_name = 'fts_main_article'").fetchone()[0]
-    )
+    """True when the full-text index over `article` exists, whole (its scoring macro is made last)."""
+    return bool(con.execute(
+        "SELECT count(*) FROM duckdb_functions() WHERE schema_name = 'fts_main_article' AND function_name = 'match_bm25'"
+    ).fetchone()[0])
 
 
 def rebuild_search_index(con: duckdb.DuckDBPyConnection) -> None:
@@ -80,22 +80,21 @@ FROM (
     SELECT a.id AS name, unnest(fts_main_article.tokenize(a.title)) AS w,
            (SELECT fieldid FROM fts_main_article.fields WHERE field = 'title') AS fieldid
     FROM article a
-    WHERE a.id % $parts = $part AND NOT EXISTS (SELECT 1 FROM fts_main_article.docs d WHERE d.name = a.id)
+    WHERE a.id BETWEEN $lo AND $hi AND a.id % $parts = $part AND a.id IN (SELECT id FROM fts_chunk_ids)
     UNION ALL
     SELECT a.id AS name, unnest(fts_main_article.tokenize(a.text)) AS w,
            (SELECT fieldid FROM fts_main_article.fields WHERE field = 'text') AS fieldid
     FROM article a
-    WHERE a.id % $parts = $part AND NOT EXISTS (SELECT 1 FROM fts_main_article.docs d WHERE d.name = a.id)
+    WHERE a.id BETWEEN $lo AND $hi AND a.id % $parts = $part AND a.id IN (SELECT id FROM fts_chunk_ids)
 ) tokenized
 WHERE w NOT NULL AND len(w) > 0 AND w NOT IN (SELECT sw FROM fts_main_article.stopwords)
 """
 
 _ADD_NEW_WORDS = """
 CREATE TEMP TABLE fts_new_docs AS
-    SELECT (SELECT coalesce(max(docid), -1) FROM fts_main_article.docs) + row_number() OVER (ORDER BY a.id) AS docid,
-           a.id AS name
-    FROM article a
-    WHERE NOT EXISTS (SELECT 1 FROM fts_main_article.docs d WHERE d.name = a.id);
+    SELECT (SELECT coalesce(max(docid), -1) FROM fts_main_article.docs) + row_number() OVER (ORDER BY id) AS docid,
+           id AS name
+    FROM fts_chunk_ids;
 
 CREATE TEMP TABLE fts_new_terms AS
     SELECT nd.docid, w.term, w.fieldid FROM fts_new_words w JOIN fts_new_docs nd ON nd.name = w.name;
@@ -124,34 +123,51 @@ DROP TABLE fts_new_docs;
 """
 
 
+INDEX_CHUNK = 5_000  # articles added to the index per statement group: bounds the words held in memory
+
+
 def ensure_search_index(con: duckdb.DuckDBPyConnection) -> None:
     """Build the full-text index if the warehouse has none (on a new warehouse, over no articles)."""
     if not has_search_index(con):
         rebuild_search_index(con)
 
 
-def index_new_articles(con: duckdb.DuckDBPyConnection, parts: int | None = None) -> None:
-    """Add to the full-text index every stored article it does not hold yet.
+def unindexed_ids(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Ids of the stored articles the full-text index does not hold, ascending (reads ids only)."""
+    return [row[0] for row in con.execute(
+        "SELECT id FROM article a WHERE NOT EXISTS (SELECT 1 FROM fts_main_article.docs d WHERE d.name = a.id) "
+        "ORDER BY id").fetchall()]
+
+
+def index_new_articles(con: duckdb.DuckDBPyConnection, parts: int | None = None) -> int:
+    """Add to the full-text index every stored article it does not hold yet; return how many.
 
     Splitting words and stemming them is most of the work and runs on one thread per statement
     (DuckDB parallelises by row group, and a pass's articles fit in one), so `parts` statements
-    (one per core) run side by side on other connections of the same database. They see what is
-    committed: call this in a transaction of its own, after the articles' own.
+    (one per core) read the words side by side, on other connections of the same database. Those
+    see what is committed, and `con`'s snapshot is older than theirs (it is taken by the first
+    query here): call this in a transaction of its own, after the one that stored the articles.
+    Each statement reads only the row groups of the new ids (their range prunes the scan).
     """
     load_fts(con)
     if not has_search_index(con):
         rebuild_search_index(con)
-        return
+        return 0
+    ids = unindexed_ids(con)
     parts = parts or max(1, min(os.cpu_count() or 1, 4))
+    for at in range(0, len(ids), INDEX_CHUNK):
+        chunk = pa.table({"id": pa.array(ids[at:at + INDEX_CHUNK], pa.int64())})
+        bounds = {"lo": chunk["id"][0].as_py(), "hi": chunk["id"][-1].as_py(), "parts": parts}
 
-    def words(part: int) -> pa.Table:
-        with con.cursor() as cursor:
-            return cursor.execute(_NEW_WORDS, {"parts": parts, "part": part}).to_arrow_table()
+        def words(part: int, chunk: pa.Table = chunk, bounds: dict = bounds) -> pa.Table:
+            with con.cursor() as cursor, registered(cursor, "fts_chunk_ids", chunk):
+                return cursor.execute(_NEW_WORDS, {**bounds, "part": part}).to_arrow_table()
 
-    with ThreadPoolExecutor(parts, thread_name_prefix="fts-words") as pool:
-        found = pa.concat_tables(pool.map(words, range(parts)))
-    with registered(con, "fts_new_words", found):
-        con.execute(_ADD_NEW_WORDS)
+        with ThreadPoolExecutor(parts, thread_name_prefix="fts-words") as pool:
+            found = pa.concat_tables(pool.map(words, range(parts)))
+        with registered(con, "fts_chunk_ids", chunk), registered(con, "fts_new_words", found):
+            con.execute(_ADD_NEW_WORDS)
+    return len(ids)
 
 
 def snippet(text: str, query: str, width: int = _SNIPPET_CHARS) -> str:

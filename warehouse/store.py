@@ -103,7 +103,9 @@ class Warehouse:
         if not self._migrated:
             try:  # bands of an older fingerprint version would never match new ones: recompute them first
                 upgrade_bands(con)
+                con.execute("BEGIN TRANSACTION")  # the index's twenty-odd statements land together or not at all
                 ensure_search_index(con)
+                con.execute("COMMIT")
             except BaseException:
                 con.close()
                 raise
@@ -498,11 +500,20 @@ class Warehouse:
                 "seconds = epoch(now()) - epoch(started_at) WHERE id = $run_id",
                 {**values, "status": status, "run_id": run_id},
             )
-            wrote = con.execute("SELECT count(*) FROM article WHERE run_id = ?", [run_id]).fetchone()[0]
-            behind = bool(wrote) and self._unindexed(con) > 0
-        if behind:  # its own transaction: the words are read, in parallel, from what is committed
+            behind = self._unindexed(con) > 0
+        if behind:
+            self._index_new_articles()
+
+    def _index_new_articles(self) -> None:
+        # Its own transaction: the words are read, in parallel, from what is committed. A failure
+        # leaves the articles unindexed (search still finds them, word by word), not the pass failed.
+        try:
             with self.transaction() as con:
-                index_new_articles(con)
+                added = index_new_articles(con)
+            LOGGER.info("added %d articles to the full-text index", added)
+        except duckdb.Error as exc:
+            LOGGER.warning("could not add the new articles to the full-text index (search matches them word "
+                           "by word until a later pass does): %s", exc)
 
     @staticmethod
     def _unindexed(con: duckdb.DuckDBPyConnection) -> int:
@@ -517,6 +528,6 @@ class Warehouse:
             return self._unindexed(con)
 
     def rebuild_search_index(self) -> None:
-        """Rebuild the full-text index over article titles and texts (whatever the policy says)."""
+        """Rebuild the full-text index over every article anew (passes only add to it; this starts over)."""
         with self.transaction() as con:
             rebuild_search_index(con)

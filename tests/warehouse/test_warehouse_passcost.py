@@ -6,10 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 from conftest import WATCH, article
 
 from dedup.types import Document, Fingerprint
+from warehouse import search as search_module
+from warehouse import store
 from warehouse.connection import open_reader
 from warehouse.search import load_fts, search
 from warehouse.store import Warehouse
@@ -79,7 +82,10 @@ def _scores(con, queries: list[str]) -> dict[str, list[tuple[int, float]]]:
                            "WHERE score IS NOT NULL ORDER BY id", [q]).fetchall() for q in queries}
 
 
-def test_each_pass_adds_its_articles_to_the_index_with_the_scores_of_a_rebuild(warehouse: Warehouse) -> None:
+@pytest.mark.parametrize("chunk", [search_module.INDEX_CHUNK, 5])
+def test_each_pass_adds_its_articles_to_the_index_with_the_scores_of_a_rebuild(
+        warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    monkeypatch.setattr(search_module, "INDEX_CHUNK", chunk)  # 5: a pass's articles added in several chunks
     rng = random.Random(7)
     passes = [[article(f"https://a.example/{p}-{i}", title=_text(rng, 6), text=_text(rng, rng.randint(0, 80)))
                for i in range(12)] for p in range(3)]
@@ -119,4 +125,23 @@ def test_each_pass_adds_its_articles_to_the_index_with_the_scores_of_a_rebuild(w
 def test_a_small_archive_is_searchable_after_every_pass(warehouse: Warehouse, db_path: Path) -> None:
     _stored_pass(warehouse, [f"https://a.example/{i}" for i in range(20)])
     _stored_pass(warehouse, ["https://a.example/zanzibar"])
+    assert warehouse.unindexed_articles() == 0
+
+
+def test_a_failed_index_update_leaves_the_pass_completed_and_the_next_pass_catches_up(
+        warehouse: Warehouse, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(con, parts=None):
+        raise duckdb.IOException("disk full")
+
+    run_id = warehouse.start_run(WATCH)
+    warehouse.write_batch(WATCH, run_id, [article(f"https://a.example/{i}", title=f"Türk visit {i}") for i in range(3)])
+    with monkeypatch.context() as patched:
+        patched.setattr(store, "index_new_articles", broken)
+        warehouse.finish_run(run_id, {"new": 3})
+    assert warehouse.unindexed_articles() == 3
+    with open_reader(db_path) as con:
+        assert con.execute("SELECT status FROM runs WHERE id = ?", [run_id]).fetchone() == ("completed",)
+        assert len(search(con, "Türk visit", limit=10)) == 3  # found word by word meanwhile
+    later = warehouse.start_run(WATCH)  # stores nothing new, still brings the index up to date
+    warehouse.finish_run(later, {})
     assert warehouse.unindexed_articles() == 0

@@ -30,7 +30,7 @@ def indexed(warehouse: Warehouse, db_path: Path) -> Path:
     warehouse.write_batch(
         WATCH, run_id, [article(url, status=status, title=title, text=text) for url, status, title, text in ARTICLES]
     )
-    warehouse.finish_run(run_id, {"new": 3})  # rebuilds the index
+    warehouse.finish_run(run_id, {"new": 3})  # adds the pass's articles to the index
     return db_path
 
 
