@@ -56,9 +56,14 @@ def load_fts(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def has_search_index(con: duckdb.DuckDBPyConnection) -> bool:
-    """True when the full-text index over `article` exists, whole (its scoring macro is made last)."""
+    """True when the full-text index over `article` exists.
+
+    Its statistics table is made last but for the macros, and the index is only ever made inside a
+    transaction, so the table stands for the whole index (duckdb_functions() would say so too, at
+    17 ms a call where this costs under 1 ms).
+    """
     return bool(con.execute(
-        "SELECT count(*) FROM duckdb_functions() WHERE schema_name = 'fts_main_article' AND function_name = 'match_bm25'"
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'fts_main_article' AND table_name = 'stats'"
     ).fetchone()[0])
 
 
