@@ -76,6 +76,9 @@ def test_report_lists_every_target_and_marks_misses() -> None:
     results.server_start_s, results.import_prefect_s, results.import_flows_s = 11.0, 0.8, 0.4
     text = results.markdown()
     assert "saves the server's start-up, **11.0 s per run**" in text and "pays the imports (1.2 s)" in text
+    assert "A second flow run" not in text  # neither second run was slower than the first
+    results.idle_pass_s = [1.2, 3.4]
+    assert "As the second flow of its process, here: the all-304 pass 3.40 s." in results.markdown()
     assert "| flow of 10 no-op task runs #1 in one process (best of 2 processes) | 1.10 |" in text
     assert "1.10× the empty flow, 1.10 s. The all-304 pass costs 1.09× that floor" in text
     assert "| marginal cost per page ≤ 0.6 × bare extraction (1000 pages) | 0.800 | **no** |" in text
