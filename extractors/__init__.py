@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     )
     from extractors.extract import ExtractionPool, extract_article
     from extractors.feeds import ParsedFeed, html_to_text, parse_feed, poll_source
-    from extractors.http import FeedResponse, Fetcher, FetchSettings
+    from extractors.http import FeedResponse, Fetcher, FetchSettings, prepare_tls_context
     from extractors.opml import read_opml
     from extractors.types import Entry, Extracted, Page, PollResult, Source, SourceState
     from extractors.urls import canonical_url, is_http_url
@@ -38,7 +38,7 @@ _HOMES = {
                "RobotsDisallowedError", "TooLargeError", "UnsupportedURLError"),
     "extract": ("ExtractionPool", "extract_article"),
     "feeds": ("ParsedFeed", "html_to_text", "parse_feed", "poll_source"),
-    "http": ("FeedResponse", "Fetcher", "FetchSettings"),
+    "http": ("FeedResponse", "Fetcher", "FetchSettings", "prepare_tls_context"),
     "opml": ("read_opml",),
     "types": ("Entry", "Extracted", "Page", "PollResult", "Source", "SourceState"),
     "urls": ("canonical_url", "is_http_url"),
@@ -91,5 +91,6 @@ __all__ = [
     "is_http_url",
     "parse_feed",
     "poll_source",
+    "prepare_tls_context",
     "read_opml",
 ]

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import ssl
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -139,10 +140,14 @@ def _guarded_transport(allow_private: AllowPrivate) -> httpx.AsyncHTTPTransport:
     # The pool's network backend is where connections are opened: resolve and check there, so a
     # DNS answer that changes between check and connect (rebinding) cannot reach a private address.
     pool = transport._pool  # noqa: SLF001 (httpx 0.28 offers no public hook for the network backend)
-    if not isinstance(pool, httpcore.AsyncConnectionPool) or not hasattr(pool, "_network_backend"):
-        raise RuntimeError("this httpx/httpcore version cannot take the SSRF-guarded network backend")
+    _check_guardable(pool)
     pool._network_backend = GuardedBackend(allow_private)  # noqa: SLF001
     return transport
+
+
+def _check_guardable(pool: object) -> None:
+    if not isinstance(pool, httpcore.AsyncConnectionPool) or not hasattr(pool, "_network_backend"):
+        raise RuntimeError("this httpx/httpcore version cannot take the SSRF-guarded network backend")
 
 
 class _PerHostTransport(httpx.AsyncBaseTransport):
@@ -155,7 +160,8 @@ class _PerHostTransport(httpx.AsyncBaseTransport):
     def __init__(self, allow_private: AllowPrivate) -> None:
         self._allow = allow_private
         self._pools: dict[tuple[bytes, bytes, int | None], httpx.AsyncHTTPTransport] = {}
-        _guarded_transport(allow_private)  # an httpx that cannot take the guard fails here, not mid-pass
+        # An httpcore that cannot take the guard fails here, not mid-pass (a bare pool: no TLS context).
+        _check_guardable(httpx.AsyncHTTPTransport(verify=False)._pool)  # noqa: SLF001
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         key = (request.url.raw_scheme, request.url.raw_host, request.url.port)
@@ -170,10 +176,43 @@ class _PerHostTransport(httpx.AsyncBaseTransport):
             await pool.aclose()
 
 
-@functools.cache
+_TLS_LOCK = threading.Lock()
+_TLS: Future[ssl.SSLContext] | None = None
+
+
+def prepare_tls_context() -> None:
+    """Start building the process's TLS context on a thread, to be ready when the first pool needs it.
+
+    Building it loads the CA bundle, about 20 ms in OpenSSL with the GIL released, so a pass starts
+    it before its first database session and pays for it on another core.
+    """
+    future, mine = _claim_tls()
+    if mine:
+        threading.Thread(target=_build_tls, args=(future,), name="newswatch-tls", daemon=True).start()
+
+
 def _tls_context() -> ssl.SSLContext:
-    """One TLS context per process: building one loads the CA bundle (~30 ms)."""
-    return httpx.create_ssl_context()
+    """One TLS context per process, built here unless prepare_tls_context started it already."""
+    future, mine = _claim_tls()
+    if mine:
+        _build_tls(future)
+    return future.result()
+
+
+def _claim_tls() -> tuple[Future[ssl.SSLContext], bool]:
+    global _TLS
+    with _TLS_LOCK:
+        if _TLS is None:
+            _TLS = Future()
+            return _TLS, True
+        return _TLS, False
+
+
+def _build_tls(future: Future[ssl.SSLContext]) -> None:
+    try:
+        future.set_result(httpx.create_ssl_context())
+    except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for the context
+        future.set_exception(exc)
 
 
 class Fetcher:
@@ -191,7 +230,7 @@ class Fetcher:
             transport=_PerHostTransport(s.allow_private_hosts),
             follow_redirects=False,
             trust_env=False,  # a proxy from the environment would bypass the address check
-            verify=_tls_context(),
+            # No `verify`: with a transport given httpx never uses it; each pool takes _tls_context().
             timeout=httpx.Timeout(s.deadline, connect=s.connect_timeout),
             headers={"User-Agent": s.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
         )

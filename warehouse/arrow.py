@@ -18,9 +18,11 @@ from contextlib import contextmanager
 import duckdb
 import pyarrow as pa
 
+from warehouse.literals import values_clause
+
 LOGGER = logging.getLogger(__name__)
 
-FEW_ROWS = 32  # up to this many rows, a temporary table filled by one parameterised INSERT (~0.1 ms a value)
+FEW_ROWS = 32  # up to this many rows, a temporary table filled by one INSERT of literals (warehouse.literals)
 
 
 @contextmanager
@@ -46,8 +48,8 @@ def _temporary(con: duckdb.DuckDBPyConnection, name: str, types: Mapping[str, st
     try:
         rows = list(zip(*(columns[c] for c in types)))
         if rows:
-            marks = "(" + ", ".join("?" * len(types)) + ")"
-            con.execute(f"INSERT INTO {name} VALUES {', '.join([marks] * len(rows))}", [v for row in rows for v in row])
+            values, params = values_clause(rows)
+            con.execute(f"INSERT INTO {name} {values}", params)
         yield name
     finally:
         try:
