@@ -55,9 +55,11 @@ def _child_env(home: Path) -> dict[str, str]:
 
 
 # One process's figure can be off by a tenth (a pass) to a half (a one-second fixed cost) as the
-# machine's speed drifts: passes, bare extraction, empty flows and all-304 passes each run REPEATS
-# times, and each figure is the best of them.
+# machine's speed drifts: passes and bare extraction run REPEATS times, and each figure is the best
+# of them. The fixed cost's processes (an empty flow, a flow of no-op task runs, all-304 passes)
+# take a few seconds each and drift the most: FIXED_REPEATS rounds of one of each, side by side.
 REPEATS = 2
+FIXED_REPEATS = 4
 
 
 def _best(runs: Iterable[list[float]]) -> list[float]:
@@ -70,10 +72,10 @@ def _one_flow_process(figures: dict) -> float:
     return figures["process_s"] - sum(step["seconds"] for step in figures["steps"][1:])
 
 
-def _measure_size(world: BenchWorld, n: int, work: Path, env: dict[str, str],
-                  profile: bool) -> tuple[PassFigure, list[ChildRun]]:
+def _measure_size(world: BenchWorld, n: int, work: Path, env: dict[str, str], profile: bool,
+                  flows: bool) -> tuple[PassFigure, dict[str, list[ChildRun]]]:
     """REPEATS rounds of (half the bare extraction, a pass on a fresh database, the other half), then
-    REPEATS processes of two all-304 passes; the figure keeps the best of each side, the largest peak."""
+    the fixed-cost rounds on the pass's database; the figure keeps the best of each side, the largest peak."""
     config = world.write_watch(work / f"watch-{n}", n)
     rounds = []
     for r in range(REPEATS):
@@ -88,10 +90,8 @@ def _measure_size(world: BenchWorld, n: int, work: Path, env: dict[str, str],
         _say(f"round {r + 1}/{REPEATS}: bare extraction, the other half")
         bare += bare_extraction_seconds(world, range(1, n, 2))
         rounds.append((full, bare, step))
-    _say(f"all-304 passes after {n} pages, in {REPEATS} processes")
-    idle_step = rounds[0][2]
-    idle = [run_child({"steps": [idle_step, idle_step]}, work, env, f"idle-{n}-{i}") for i in range(REPEATS)]
-    idle_first = min(i.figures["steps"][0]["seconds"] for i in idle)
+    fixed = _fixed_cost_rounds(world, rounds[0][2], n, work, env, flows)
+    idle_first = min(i.figures["steps"][0]["seconds"] for i in fixed["idle"])
     full = min((f for f, _, _ in rounds), key=lambda f: f.figures["steps"][0]["seconds"])
     ran = full.figures["steps"][0]
     figure = PassFigure(n, ran["seconds"], full.figures["process_s"], min(b for _, b, _ in rounds), idle_first,
@@ -101,7 +101,27 @@ def _measure_size(world: BenchWorld, n: int, work: Path, env: dict[str, str],
     bares = ", ".join(f"{b:.1f}" for _, b, _ in rounds)
     _say(f"  {n} pages: pass {ran['seconds']:.1f} s (rounds {passes}), bare {figure.bare_s:.1f} s (rounds {bares}), "
          f"idle {idle_first:.2f} s, peak RSS {figure.peak_rss_mb:.0f} MB, counts {ran['counts']}")
-    return figure, idle
+    return figure, fixed
+
+
+def _fixed_cost_rounds(world: BenchWorld, idle_step: dict, n: int, work: Path, env: dict[str, str],
+                       flows: bool) -> dict[str, list[ChildRun]]:
+    """FIXED_REPEATS rounds of three fresh processes: empty flow runs, flows of one no-op task run per
+    source, all-304 passes. Side by side, all three meet the server (its records, its load) alike.
+    Without `flows`, REPEATS processes of all-304 passes only (the idle pass a marginal cost subtracts)."""
+    runs: dict[str, list[ChildRun]] = {"empty": [], "tasks": [], "idle": []}
+    if not flows:
+        _say(f"all-304 passes after {n} pages, in {REPEATS} processes")
+        runs["idle"] = [run_child({"steps": [idle_step, idle_step]}, work, env, f"idle-{n}-{i}") for i in range(REPEATS)]
+        return runs
+    _say(f"fixed cost after {n} pages: {FIXED_REPEATS} rounds of an empty-flow process, a no-op-task-flow "
+         "process and an all-304-pass process")
+    for i in range(FIXED_REPEATS):
+        runs["empty"].append(run_child({"steps": [{"kind": "empty_flow"}] * 3}, work, env, f"empty-{n}-{i}"))
+        runs["tasks"].append(run_child({"steps": [{"kind": "task_flow", "tasks": world.sites}] * 2}, work, env,
+                                       f"tasks-{n}-{i}"))
+        runs["idle"].append(run_child({"steps": [idle_step, idle_step]}, work, env, f"idle-{n}-{i}"))
+    return runs
 
 
 def measure_passes(results: BenchResults, pages, sizes: list[int], work: Path, profile: bool) -> None:
@@ -117,22 +137,18 @@ def measure_passes(results: BenchResults, pages, sizes: list[int], work: Path, p
         with local_prefect_api():
             results.server_start_s = time.perf_counter() - began
             env = _child_env(home)
-            _say(f"empty flow runs, in {REPEATS} processes")
-            empty = [run_child({"steps": [{"kind": "empty_flow"}] * 3}, work, env, f"empty-{i}")
-                     for i in range(REPEATS)]
-            results.empty_flow_s = _best([s["seconds"] for s in e.figures["steps"]] for e in empty)
-            results.import_prefect_s = min(e.figures["import_prefect_s"] for e in empty)
-            results.import_flows_s = min(e.figures["import_flows_s"] for e in empty)
-            results.empty_process_s = min(_one_flow_process(e.figures) for e in empty)
-            _say(f"flows with one no-op task run per source ({world.sites}), in {REPEATS} processes")
-            tasks = [run_child({"steps": [{"kind": "task_flow", "tasks": world.sites}] * 2}, work, env, f"tasks-{i}")
-                     for i in range(REPEATS)]
-            results.task_flow_s = _best([s["seconds"] for s in t.figures["steps"]] for t in tasks)
-            results.task_flow_tasks = world.sites
             for n in sorted(sizes):
-                figure, idle = _measure_size(world, n, work, env, profile)
+                figure, fixed = _measure_size(world, n, work, env, profile, flows=n == min(sizes))
                 results.passes.append(figure)
                 if n == min(sizes):
+                    empty, tasks, idle = fixed["empty"], fixed["tasks"], fixed["idle"]
+                    results.empty_flow_s = _best([s["seconds"] for s in e.figures["steps"]] for e in empty)
+                    results.import_prefect_s = min(e.figures["import_prefect_s"] for e in empty)
+                    results.import_flows_s = min(e.figures["import_flows_s"] for e in empty)
+                    results.empty_process_s = min(_one_flow_process(e.figures) for e in empty)
+                    results.task_flow_s = _best([s["seconds"] for s in t.figures["steps"]] for t in tasks)
+                    results.task_flow_tasks = world.sites
+                    results.fixed_repeats = FIXED_REPEATS
                     results.idle_pass_s = _best([s["seconds"] for s in i.figures["steps"]] for i in idle)
                     results.idle_process_s = min(_one_flow_process(i.figures) for i in idle)
         results.notes.append(f"served requests: {world.requests}")

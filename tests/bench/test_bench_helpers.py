@@ -74,12 +74,15 @@ def test_report_lists_every_target_and_marks_misses() -> None:
     results.empty_flow_s, results.idle_pass_s = [1.0, 0.5], [1.2, 1.0]
     results.task_flow_s, results.task_flow_tasks = [1.1, 0.6], 10
     results.server_start_s, results.import_prefect_s, results.import_flows_s = 11.0, 0.8, 0.4
+    results.fixed_repeats = 4
     text = results.markdown()
     assert "saves the server's start-up, **11.0 s per run**" in text and "pays the imports (1.2 s)" in text
     assert "A second flow run" not in text  # neither second run was slower than the first
     results.idle_pass_s = [1.2, 3.4]
     assert "As the second flow of its process, here: the all-304 pass 3.40 s." in results.markdown()
-    assert "| flow of 10 no-op task runs #1 in one process (best of 2 processes) | 1.10 |" in text
+    assert "| flow of 10 no-op task runs #1 in one process (best of 4 processes) | 1.10 |" in text
+    assert "| all-304 pass #1 in one process (best of 4 processes) | 1.20 |" in text
+    assert "ran side by side: 4 rounds of one of each" in text
     assert "1.10× the empty flow, 1.10 s. The all-304 pass costs 1.09× that floor" in text
     assert "| marginal cost per page ≤ 0.6 × bare extraction (1000 pages) | 0.800 | **no** |" in text
     assert "peak RSS of a 1000-page pass < 600 MB | 650 MB | **no**" in text
@@ -113,3 +116,21 @@ def test_the_task_flow_floor_runs_one_task_run_per_source(prefect_api) -> None:
                     break
                 time.sleep(0.2)
     assert sorted(t.name.split("-")[0] for t in tasks) == ["bench", "bench", "bench"]
+
+
+def test_the_fixed_cost_processes_run_in_rounds_side_by_side(monkeypatch, tmp_path: Path) -> None:
+    import bench.__main__ as bench_main
+
+    started = []
+    monkeypatch.setattr(bench_main, "run_child", lambda spec, work, env, label: started.append(label) or label)
+
+    class World:
+        sites = 3
+
+    runs = bench_main._fixed_cost_rounds(World(), {"kind": "pass"}, 1000, tmp_path, {}, flows=True)
+    rounds = bench_main.FIXED_REPEATS
+    assert started == [f"{kind}-1000-{i}" for i in range(rounds) for kind in ("empty", "tasks", "idle")]
+    assert {kind: len(labels) for kind, labels in runs.items()} == {"empty": rounds, "tasks": rounds, "idle": rounds}
+    started.clear()
+    runs = bench_main._fixed_cost_rounds(World(), {"kind": "pass"}, 2000, tmp_path, {}, flows=False)
+    assert started == [f"idle-2000-{i}" for i in range(bench_main.REPEATS)] and runs["empty"] == []
