@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import itertools
 import logging
 import time
@@ -37,10 +36,6 @@ BATCH_SIZE = 128  # pages decided and written in one transaction
 TAIL_BATCHES = (64, 32, 32)  # the last BATCH_SIZE pages: nothing overlaps deciding the last batch, so keep it small
 LOOKAHEAD = 2  # batches fetched and extracted ahead of the one being decided
 TASK_BATCHES = 2  # batches per Prefect task run: each task run costs the API and the pass ~50 ms
-# Polls that all answer within this many seconds keep the pass's first open of the file: a pass
-# whose feeds answer 304 then opens it once, not twice (~25 ms). A reader that comes meanwhile
-# waits at most this much longer (readers retry for up to 5 s).
-HOLD_FOR_POLLS = 0.2
 
 
 @dataclass(frozen=True)
@@ -126,10 +121,7 @@ async def _monitor_pass(watch, db_path: Path, show_progress: bool, started: floa
     counts = pipeline.PassCounts()
     task_runs = 0
     progress = PassProgress(enabled=show_progress)
-    with contextlib.ExitStack() as held:
-        # One open of the file for every step before the network, kept through polls that answer
-        # within HOLD_FOR_POLLS (an idle pass then opens the file once); never through the pages.
-        held.enter_context(warehouse.session())
+    with warehouse.session():  # one open of the file for every step before the network
         run_id = warehouse.start_run(watch.name)
         try:
             pipeline.store_seeds(watch, warehouse)
@@ -138,53 +130,39 @@ async def _monitor_pass(watch, db_path: Path, show_progress: bool, started: floa
         except BaseException:
             warehouse.finish_run(run_id, counts.run_counts(), status="failed")
             raise
-        try:
-            now = datetime.now(timezone.utc)
-            deferred = [s for s in sources if pipeline.is_deferred(states.get(s.url), now)]
-            sources = [s for s in sources if s not in deferred]
-            counts.sources_deferred = len(deferred)
-            with progress:
-                async with Fetcher(pipeline.fetch_settings(watch)) as fetcher:
-                    progress.start("polling sources", len(sources))
-                    polls = await _released_if_slow(asyncio.gather(*(
-                        _polled(poll_source_task(fetcher, s, states.get(s.url) or SourceState()), progress)
-                        for s in sources)), HOLD_FOR_POLLS, held.close)
-                    task_runs += len(sources)
-                    polls = pipeline.with_backoff(polls, states, datetime.now(timezone.utc))
-                    for poll in polls:
-                        counts.sources_ok += poll.status == "ok"
-                        counts.sources_not_modified += poll.status == "not_modified"
-                        counts.sources_failed += poll.status == "error"
-                    entries = [e for p in polls for e in p.entries]
-                    counts.entries = len(entries)
-                    candidates = pipeline.fresh_candidates(watch, entries, warehouse)
-                    if candidates:
-                        held.close()  # the pages take minutes: readers get in between their batches
-                        task_runs += await _process(watch, warehouse, run_id, fetcher, candidates, counts, progress)
-            # Only now, with every entry's article stored, keep the feeds' new ETags: a pass killed
-            # earlier leaves the old ones, so the next pass reads the feeds again and finishes the work.
-            with warehouse.session():  # the held one, if the polls were quick and brought no pages
-                warehouse.record_polls(watch.name, polls, datetime.now(timezone.utc))
-                warehouse.finish_run(run_id, counts.run_counts(), status="completed")
-        except BaseException:
-            warehouse.finish_run(run_id, counts.run_counts(), status="failed")
-            raise
+    try:
+        now = datetime.now(timezone.utc)
+        deferred = [s for s in sources if pipeline.is_deferred(states.get(s.url), now)]
+        sources = [s for s in sources if s not in deferred]
+        counts.sources_deferred = len(deferred)
+        with progress:
+            async with Fetcher(pipeline.fetch_settings(watch)) as fetcher:
+                progress.start("polling sources", len(sources))
+                polls = await asyncio.gather(*(
+                    _polled(poll_source_task(fetcher, s, states.get(s.url) or SourceState()), progress)
+                    for s in sources))
+                task_runs += len(sources)
+                polls = pipeline.with_backoff(polls, states, datetime.now(timezone.utc))
+                for poll in polls:
+                    counts.sources_ok += poll.status == "ok"
+                    counts.sources_not_modified += poll.status == "not_modified"
+                    counts.sources_failed += poll.status == "error"
+                entries = [e for p in polls for e in p.entries]
+                counts.entries = len(entries)
+                candidates = pipeline.fresh_candidates(watch, entries, warehouse)
+                if candidates:
+                    task_runs += await _process(watch, warehouse, run_id, fetcher, candidates, counts, progress)
+        # Only now, with every entry's article stored, keep the feeds' new ETags: a pass killed
+        # earlier leaves the old ones, so the next pass reads the feeds again and finishes the work.
+        with warehouse.session():
+            warehouse.record_polls(watch.name, polls, datetime.now(timezone.utc))
+            warehouse.finish_run(run_id, counts.run_counts(), status="completed")
+    except BaseException:
+        warehouse.finish_run(run_id, counts.run_counts(), status="failed")
+        raise
     reports = tuple(SourceReport(p.source.name, p.source.url, p.status, len(p.entries), p.error) for p in polls)
     reports += tuple(SourceReport(s.name, s.url, "deferred", 0, _deferred_note(states[s.url])) for s in deferred)
     return PassSummary(watch.name, str(db_path), run_id, counts, reports, time.monotonic() - started, task_runs)
-
-
-async def _released_if_slow(awaitable, seconds: float, release) -> list:
-    """Await `awaitable`, calling `release` if it is still running after `seconds`."""
-    pending = asyncio.ensure_future(awaitable)
-    try:
-        done, _ = await asyncio.wait({pending}, timeout=seconds)
-        if not done:
-            release()
-        return await pending
-    except BaseException:
-        pending.cancel()
-        raise
 
 
 def _deferred_note(state: SourceState) -> str:

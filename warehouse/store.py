@@ -117,8 +117,7 @@ class Warehouse:
         """Keep the file open for several steps (each still its own transaction), then close it.
 
         Opening and closing costs tens of milliseconds, so a pass groups the steps between two
-        network waits in one session; it holds one across a network wait only while that wait is
-        short (its polls, up to 0.2 s), so readers get in.
+        network waits in one session; it never holds one across a network wait, so readers get in.
         """
         if getattr(self._local, "con", None) is not None:  # nested: the outer session closes
             yield self

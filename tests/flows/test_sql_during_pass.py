@@ -31,9 +31,11 @@ def test_queries_every_fifth_of_a_second_all_answer_during_a_pass(tmp_path, pref
         output = proc.communicate()[0]
     assert proc.returncode == 0, output
     # Every query made while the file existed answered (an unanswered one raises and fails the test),
-    # and the counts only grew: readers never saw half a batch.
-    assert len(answered) >= 5
+    # none waited long, and the counts only grew: readers never saw half a batch. (How many queries
+    # fit depends on how long the pass takes, about a second here.)
+    assert len(answered) >= 3
     assert answered == sorted(answered)
-    assert max(waits) < 5.0
+    assert max(waits) < 2.0
     final = run_readonly_sql(db, "SELECT count(*) FROM articles")[1][0][0]
     assert final >= answered[-1] and final > 1
+    assert answered[0] < final  # readers got in while the pass was still storing, not only after it
