@@ -160,8 +160,10 @@ class _PerHostTransport(httpx.AsyncBaseTransport):
     def __init__(self, allow_private: AllowPrivate) -> None:
         self._allow = allow_private
         self._pools: dict[tuple[bytes, bytes, int | None], httpx.AsyncHTTPTransport] = {}
-        # An httpcore that cannot take the guard fails here, not mid-pass (a bare pool: no TLS context).
-        _check_guardable(httpx.AsyncHTTPTransport(verify=False)._pool)  # noqa: SLF001
+        # An httpcore that cannot take the guard fails here, not mid-pass. The probe's context holds
+        # no CA (it could verify nothing): loading the bundle is left to the first real pool.
+        probe = httpx.AsyncHTTPTransport(verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
+        _check_guardable(probe._pool)  # noqa: SLF001
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         key = (request.url.raw_scheme, request.url.raw_host, request.url.port)
