@@ -61,16 +61,6 @@ def applied_migrations(con: duckdb.DuckDBPyConnection) -> dict[int, str]:
     return dict(con.execute("SELECT version, name FROM schema_migrations ORDER BY version").fetchall())
 
 
-def schema_version(con: duckdb.DuckDBPyConnection) -> int:
-    """The highest applied migration version (0 for an empty database); works on read-only connections."""
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
-    ).fetchone()[0]
-    if not exists:
-        return 0
-    return con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
-
-
 def _run_script(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     # One statement at a time: a multi-statement string would hide which statement failed.
     for statement in con.extract_statements(sql):
