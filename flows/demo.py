@@ -13,6 +13,7 @@ import html
 import logging
 import shutil
 import string
+import sys
 import tempfile
 import threading
 import tomllib
@@ -173,6 +174,18 @@ class WorldRequest:
     user_agent: str | None
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """The world's HTTP server: a client that hangs up mid-request is the client's business."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):  # reset or broken pipe: nobody is listening
+            LOGGER.debug("client %s went away mid-request", client_address)
+            return
+        super().handle_error(request, client_address)
+
+
 @dataclass
 class WorldServer:
     """A world served on 127.0.0.1 from a thread; set `batch` to move the world on."""
@@ -255,8 +268,7 @@ class WorldServer:
         return Handler
 
     def __enter__(self) -> WorldServer:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler())
         threading.Thread(target=self._server.serve_forever, name="demo-world", daemon=True).start()
         return self
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import struct
+import time
 from pathlib import Path
 
 import httpx
@@ -150,3 +153,15 @@ def test_no_text_comes_from_the_shared_evaluation_set(shared_dir: Path) -> None:
     for page in WORLD.pages.values():
         shared = (_grams(page.title + "\n" + "\n".join(page.paragraphs)) - seed) & held
         assert not shared, f"{page.id} shares text with eval-dev: {sorted(shared)[:2]}"
+
+
+def test_a_client_hanging_up_mid_request_prints_no_traceback(server, capfd) -> None:
+    # The pass's connections can be reset while the server reads the next request; `newswatch demo`
+    # runs this server in its own process, so a traceback here would land in the user's terminal.
+    for _ in range(3):
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.sendall(b"GET /feeds/ HTTP/1.1\r\nHost: x\r\n")  # headers never finished
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close = RST
+    assert httpx.get(server.feed_url(next(iter(WORLD.feeds))), timeout=10).status_code == 200  # still serving
+    time.sleep(0.2)
+    assert "Traceback" not in capfd.readouterr().err
