@@ -83,12 +83,12 @@ def _measure_size(world: BenchWorld, n: int, work: Path, env: dict[str, str], pr
         # Bare extraction of the same n pages, half just before the pass and half just after:
         # the machine's speed drifts during a run, and both sides of the ratio see the drift alike.
         _say(f"round {r + 1}/{REPEATS}: bare trafilatura.extract over half of {n} served pages")
-        bare = bare_extraction_seconds(world, range(0, n, 2))
+        bare = bare_extraction_seconds(world, range(0, n, 2), work)
         _say(f"round {r + 1}/{REPEATS}: pass over {n} new pages (fresh database)")
         profiled = {"profile": str(work / f"pass-{n}.prof")} if profile else {}
         full = run_child({"steps": [step | profiled]}, work, env, f"pass-{n}-{r}")
         _say(f"round {r + 1}/{REPEATS}: bare extraction, the other half")
-        bare += bare_extraction_seconds(world, range(1, n, 2))
+        bare += bare_extraction_seconds(world, range(1, n, 2), work)
         rounds.append((full, bare, step))
     fixed = _fixed_cost_rounds(world, rounds[0][2], n, work, env, flows)
     idle_first = min(i.figures["steps"][0]["seconds"] for i in fixed["idle"])
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if "quality" in parts:
             _say("extraction quality on the 181 benchmark pages")
-            results.quality = quality(pages)
+            results.quality = quality(pages, work)
         if "passes" in parts:
             measure_passes(results, pages, sizes, work, args.profile)
         if "lookup" in parts:

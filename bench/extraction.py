@@ -1,4 +1,5 @@
-"""Bare extraction, timed page by page in this process: the floor a pass is measured against."""
+"""Extraction timed page by page: the pipeline's path here, bare trafilatura (the floor a pass is
+measured against) in a process of its own that never imported newswatch (bench.bare)."""
 from __future__ import annotations
 
 import logging
@@ -6,9 +7,9 @@ import statistics
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
-import trafilatura
-
+from bench import bare
 from bench.corpus import BenchmarkPage, corpus_f1
 from bench.world import BenchWorld
 from extractors import extract_article
@@ -38,31 +39,26 @@ def _timed(pages: list[BenchmarkPage], extract) -> tuple[list[float], list[str]]
     return times, texts
 
 
-def quality(pages: list[BenchmarkPage]) -> list[QualityFigure]:
+def quality(pages: list[BenchmarkPage], work: Path) -> list[QualityFigure]:
     """The pipeline's extract_article and bare trafilatura.extract (default and fast) on the benchmark."""
-    paths = {
-        "extract_article (pipeline)": lambda p: extract_article(p.html, p.url).text,
-        "trafilatura.extract": lambda p: trafilatura.extract(p.html, url=p.url),
-        "trafilatura.extract fast=True": lambda p: trafilatura.extract(p.html, url=p.url, fast=True),
-    }
+    runs = {"extract_article (pipeline)": _timed(pages, lambda p: extract_article(p.html, p.url).text)}
+    stock = bare.run([(p.url, p.html) for p in pages], ["default", "fast"], work, keep_texts=True)
+    runs["trafilatura.extract"] = (stock["seconds"]["default"], stock["texts"]["default"])
+    runs["trafilatura.extract fast=True"] = (stock["seconds"]["fast"], stock["texts"]["fast"])
     figures = []
-    for name, extract in paths.items():
-        times, texts = _timed(pages, extract)
+    for name, (times, texts) in runs.items():
         precision, recall, f1 = corpus_f1([(p.truth, t) for p, t in zip(pages, texts)])
         figures.append(QualityFigure(name, 1000 * statistics.median(times), sum(times), precision, recall, f1))
     return figures
 
 
-def bare_extraction_seconds(world: BenchWorld, indices: Iterable[int]) -> float:
+def bare_extraction_seconds(world: BenchWorld, indices: Iterable[int], work: Path) -> float:
     """Seconds of bare sequential `trafilatura.extract` (its defaults) over the served pages `indices`.
 
-    The issue's floor: what extraction alone costs, with nothing of ours around it. The pipeline's
-    own `extract_article` (fast mode, recall focus, metadata from the page head) is cheaper than this floor.
+    The issue's floor: what extraction alone costs, with nothing of ours around it, so it runs in a
+    process that never imported newswatch (bench.bare). The pipeline's own `extract_article` (fast
+    mode, recall focus, metadata from the page head) is cheaper than this floor.
     """
-    elapsed = 0.0
-    for index in indices:
-        body = world.page_body(index)  # made outside the clock, as the pass gets it from the network
-        began = time.perf_counter()
-        trafilatura.extract(body, url=world.page_url(index))
-        elapsed += time.perf_counter() - began
-    return elapsed
+    # The pages are made here, outside the clock, as the pass gets them from the network.
+    pages = [(world.page_url(index), world.page_body(index)) for index in indices]
+    return sum(bare.run(pages, ["default"], work)["seconds"]["default"])

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import httpx
 
+from bench import bare
 from bench.__main__ import main
 from bench.corpus import BenchmarkPage, corpus_f1, page_copy
+from bench.extraction import bare_extraction_seconds
 from bench.micro import lookup_vs_archive, write_throughput
 from bench.procs import tree_memory_mb
 from bench.report import BenchResults, PassFigure
@@ -51,6 +53,21 @@ def test_world_serves_feeds_with_etags_pages_and_robots(tmp_path: Path) -> None:
         assert client.get(world.base_url(1) + "/robots.txt").status_code == 200
         config = world.write_watch(tmp_path / "watch", upto=4)
     assert "allow_private_hosts = true" in config.read_text() and (tmp_path / "watch" / "seed.txt").exists()
+
+
+def test_the_floor_is_stock_trafilatura_timed_in_a_process_of_its_own(tmp_path: Path) -> None:
+    import extractors.extract  # noqa: F401 - gives trafilatura's parser newswatch's element lookup, process-wide
+    from lxml.html import fromstring
+    from trafilatura.utils import HTML_PARSER
+
+    assert type(fromstring("<form></form>", parser=HTML_PARSER)).__name__ == "HtmlElement"  # changed here
+    result = bare.run([(PAGE.url, PAGE.html)], ["default", "fast"], tmp_path, keep_texts=True)
+    assert result["ours_loaded"] == [] and result["element_class"] == "FormElement"  # stock there
+    assert "access had been requested" in result["texts"]["default"][0]
+    assert len(result["seconds"]["default"]) == len(result["seconds"]["fast"]) == 1
+    with BenchWorld([PAGE], sites=2) as world:
+        assert bare_extraction_seconds(world, range(4), tmp_path) > 0
+    assert list(tmp_path.iterdir()) == []  # the job and its answer are removed
 
 
 def test_tree_memory_counts_this_process() -> None:
