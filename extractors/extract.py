@@ -5,6 +5,7 @@ import copy
 import logging
 import multiprocessing
 import os
+import re
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -15,7 +16,7 @@ from urllib.parse import urljoin
 
 from lxml import etree
 from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HtmlProcessingInstruction
-from trafilatura import bare_extraction
+from trafilatura import bare_extraction, xpaths
 from trafilatura.settings import Extractor
 from trafilatura.utils import HTML_PARSER, load_html
 
@@ -43,6 +44,41 @@ quiet_extraction_logs()
 PLAIN_HTML_LOOKUP = etree.ElementDefaultClassLookup(
     element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction, entity=HtmlEntity)
 HTML_PARSER.set_element_class_lookup(PLAIN_HTML_LOOKUP)
+
+# trafilatura's XPath expressions test ids and classes with EXSLT's re:test, which lxml runs as a
+# Python callback for every element the expression visits, even one without the attribute (the test
+# then sees ""). Each call is guarded by the attributes' presence, (@id or @class) and re:test(...),
+# which libxml2 checks in C; where a pattern could match "" the call is left as it is, so every
+# expression selects exactly what it did (a test compares them on pages). About 7% of extraction.
+_RE_TEST = re.compile(r"re:test\(\s*(@[\w-]+(?:\s*\|\s*@[\w-]+)*)\s*,\s*'([^']*)'\s*(?:,\s*'([^']*)'\s*)?\)")
+
+
+def _guard_regex_tests(path: str) -> str:
+    def guarded(call: re.Match) -> str:
+        attributes, pattern, flags = call.group(1).split("|"), call.group(2), call.group(3) or ""
+        if re.search(pattern, "", re.IGNORECASE if "i" in flags else 0) is not None:
+            return call.group(0)
+        return "((" + " or ".join(a.strip() for a in attributes) + ") and " + call.group(0) + ")"
+
+    return _RE_TEST.sub(guarded, path)
+
+
+def _guard_trafilatura_xpaths() -> tuple[tuple[etree.XPath, etree.XPath], ...]:
+    """Swap every list of trafilatura.xpaths for guarded expressions, in place (its modules share the
+    lists); return the (stock, guarded) pairs."""
+    pairs = []
+    for expressions in vars(xpaths).values():
+        if not isinstance(expressions, list) or not all(isinstance(e, etree.XPath) for e in expressions):
+            continue
+        for i, stock in enumerate(expressions):
+            path = _guard_regex_tests(stock.path)
+            if path != stock.path:
+                expressions[i] = etree.XPath(path, namespaces={"re": xpaths.REGEXP_NS})
+                pairs.append((stock, expressions[i]))
+    return tuple(pairs)
+
+
+GUARDED_XPATHS = _guard_trafilatura_xpaths()
 
 # fast: no fallback extractors. recall: no second look at short results (balanced mode measures the
 # whole page's text for that, about a sixth of the work) and a little more text kept; on the 181-page

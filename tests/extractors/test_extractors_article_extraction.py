@@ -103,3 +103,65 @@ def test_plain_element_lookup_changes_no_extracted_field() -> None:
         HTML_PARSER.set_element_class_lookup(PLAIN_HTML_LOOKUP)
     assert ours == stock
     assert "A long paragraph of the story." in ours[-1].text
+
+
+# Attributes present, absent, empty, in either order, upper case: where a guard could differ from re:test.
+GUARD_EDGES = b"""<html><body>
+<div id="comments" class="hide-me"><p>one</p></div><div class="comments-list"><p>two</p></div>
+<div id="" class=""><p>three</p></div><div class=" hidden"><p>four</p></div><span id="akismet-x">five</span>
+<section class="Comments-Area" id="main-content"><p>six</p></section><div style="display:none">seven</div>
+<div class="article-body post-content"><p>eight</p></div><div id="nav-top"><ul><li>nine</li></ul></div>
+<article class="FullText"><p>ten</p></article><div data-lp-replacement-content="x">eleven</div>
+<div class="mvp-post-add-box"><h1>twelve</h1></div><div class="infinite-scroll">thirteen</div>
+<p class="message x" id="reply-1">fourteen</p><div role="Navigation">fifteen</div></body></html>"""
+
+
+def _guard_trees() -> list:
+    from trafilatura.utils import load_html
+
+    bodies = [GUARD_EDGES] + [case.read_bytes() for case in PAGE_CASES]
+    if BENCHMARK.is_dir():
+        bodies += [gzip.decompress(p.read_bytes()) for p in sorted((BENCHMARK / "html").glob("*.html.gz"))]
+    return [load_html(body) for body in bodies]
+
+
+def test_guarded_xpaths_select_exactly_what_trafilatura_selects() -> None:
+    from extractors.extract import GUARDED_XPATHS
+
+    assert len(GUARDED_XPATHS) >= 10  # trafilatura's id/class tests are guarded
+    trees = _guard_trees()
+    for stock, guarded in GUARDED_XPATHS:
+        assert guarded.path != stock.path
+        for tree in trees:
+            assert guarded(tree) == stock(tree), stock.path
+
+
+def test_a_regex_that_matches_nothing_is_left_unguarded() -> None:
+    from extractors.extract import _guard_regex_tests
+
+    assert _guard_regex_tests("re:test(@id|@class, 'a|b')") == "((@id or @class) and re:test(@id|@class, 'a|b'))"
+    assert _guard_regex_tests("re:test(@class, 'x', 'i')") == "((@class) and re:test(@class, 'x', 'i'))"
+    assert _guard_regex_tests("re:test(@class, 'x|')") == "re:test(@class, 'x|')"  # "" matches: absent == ""
+    assert _guard_regex_tests("re:test(@class, '^$')") == "re:test(@class, '^$')"
+
+
+def test_guarded_xpaths_change_no_extracted_field() -> None:
+    from trafilatura import xpaths
+
+    from extractors.extract import GUARDED_XPATHS
+
+    pages = [(case.read_bytes(), json.loads(case.with_suffix(".expect.json").read_text())["url"]) for case in PAGE_CASES]
+    pages.append((GUARD_EDGES, "https://g.example/a"))
+    ours = [extract_article(body, url) for body, url in pages]
+    lists = [v for v in vars(xpaths).values() if isinstance(v, list)]
+    swap = {id(guarded): stock for stock, guarded in GUARDED_XPATHS}
+    back = {id(stock): guarded for stock, guarded in GUARDED_XPATHS}
+    try:
+        for expressions in lists:
+            expressions[:] = [swap.get(id(e), e) for e in expressions]
+        stock = [extract_article(body, url) for body, url in pages]
+    finally:
+        for expressions in lists:
+            expressions[:] = [back.get(id(e), e) for e in expressions]
+    assert ours == stock
+    assert all(any(g is e for v in lists for e in v) for _, g in GUARDED_XPATHS)  # guarded again
