@@ -30,7 +30,8 @@ class ChildRun:
     peak_tree_pss_mb: float
 
 
-def _descendants(pid: int) -> list[int]:
+def descendants(pid: int) -> list[int]:
+    """A process and every process under it (from /proc)."""
     found, todo = [], [pid]
     while todo:
         current = todo.pop()
@@ -61,7 +62,7 @@ def settle(window: float = 0.25, quiet: float = 0.02, timeout: float = 20.0) -> 
     """
     began = time.perf_counter()
     while time.perf_counter() - began < timeout:
-        pids = [p for p in _descendants(os.getpid()) if p != os.getpid()]
+        pids = [p for p in descendants(os.getpid()) if p != os.getpid()]
         before = sum(_cpu_seconds(p) for p in pids)
         time.sleep(window)
         if sum(_cpu_seconds(p) for p in pids) - before <= quiet:
@@ -82,7 +83,7 @@ def _field_kb(path: str, name: str) -> int:
 
 def tree_memory_mb(pid: int) -> tuple[float, float]:
     """(RSS, PSS) of a process and all its descendants, in MB."""
-    pids = _descendants(pid)
+    pids = descendants(pid)
     rss = sum(_field_kb(f"/proc/{p}/status", "VmRSS:") for p in pids)
     pss = sum(_field_kb(f"/proc/{p}/smaps_rollup", "Pss:") for p in pids)
     return rss / 1024, pss / 1024

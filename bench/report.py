@@ -134,8 +134,8 @@ class BenchResults:
                         f"its own work (opening the database, polling, recording) is the "
                         f"{max(0.0, self.idle_pass_s[0] - floor):.2f} s over it."]
             out += ["", f"A long-running `newswatch serve` keeps the server up: it saves the server's start-up, "
-                    f"**{self.server_start_s:.1f} s per run**. Prefect's runner still starts each scheduled run in a "
-                    f"fresh process (`python -m prefect.engine`), which pays the imports "
+                    f"**{self.server_start_s:.1f} s per run**. The runner still starts each scheduled run in a "
+                    f"fresh child process, which pays the imports "
                     f"({self.import_prefect_s + self.import_flows_s:.1f} s) and a first flow run."]
             seconds = [(self.idle_pass_s, "the all-304 pass"), (self.task_flow_s, "the flow of no-op task runs")]
             slower = [f"{label} {runs[1]:.2f} s" for runs, label in seconds if len(runs) > 1 and runs[1] > runs[0]]

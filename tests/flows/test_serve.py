@@ -4,12 +4,14 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from bench.procs import descendants
 from flows.serving import read_deployments, schedule_kwargs
 from world import NEWSWATCH, REPO, cli_env, dump, served_world, write_watch_config
 
@@ -56,8 +58,14 @@ def test_serve_registers_both_schedules_and_runs_the_monitor_on_demand(tmp_path,
         try:
             deployments = _wait_for_deployments({"monitor/monitor", "digest/digest"}, timeout=120)
             assert {d.name for d in deployments} == {"monitor", "digest"}
-            run = run_deployment("monitor/monitor", timeout=180)
+            with _WorkerWatch(proc.pid) as workers:
+                run = run_deployment("monitor/monitor", timeout=180)
             assert run.state.is_completed(), run.state
+            # The run's extraction workers re-ran the imports of the program that started the run:
+            # a run started as `python -m prefect.engine` gave each worker Prefect (and pydantic's
+            # core library) to load, about 50 MB and 0.9 s of CPU more per worker.
+            assert workers.seen, "no extraction worker was seen during the run"
+            assert not workers.heavy, f"extraction workers loaded Prefect: {workers.heavy}"
             with get_client(sync_client=True) as client:
                 monitor = client.read_deployment_by_name("monitor/monitor")
             assert monitor.parameters["db_path"] == str(db)
@@ -68,6 +76,40 @@ def test_serve_registers_both_schedules_and_runs_the_monitor_on_demand(tmp_path,
     assert "serving monitor, digest" in output
     assert "Traceback" not in output
     assert dump(db, "SELECT count(*) FROM articles WHERE status = 'new'")[0][0] >= 1
+
+
+class _WorkerWatch:
+    """Watch the extraction workers under a process (fork-server children) and what they load."""
+
+    def __init__(self, root: int) -> None:
+        self.root, self.seen, self.heavy = root, set(), set()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> _WorkerWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._done.is_set():
+            for pid in descendants(self.root):
+                try:
+                    if b"forkserver" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                        continue
+                    parent = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1]
+                    if b"forkserver" not in Path(f"/proc/{parent}/cmdline").read_bytes():
+                        continue  # the fork server itself, not one of its workers
+                    maps = Path(f"/proc/{pid}/maps").read_text()
+                except OSError:  # gone meanwhile
+                    continue
+                self.seen.add(pid)
+                if "pydantic_core" in maps:
+                    self.heavy.add(pid)
+            time.sleep(0.01)
 
 
 def _wait_for_deployments(names: set[str], timeout: float):
