@@ -90,3 +90,33 @@ def test_the_views_are_recreated_in_the_last_migrations_transaction(tmp_path: Pa
     views = {row[0] for row in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
     con.close()
     assert {"articles", "updates"} <= views
+
+
+def test_a_warehouse_made_before_0004_keeps_its_articles_and_loses_only_the_index(tmp_path: Path) -> None:
+    before = tmp_path / "before"
+    before.mkdir()
+    for migration in available_migrations():
+        if migration.version < 4:
+            shutil.copy(migration.path, before / migration.path.name)
+    shutil.copy(MIGRATIONS_DIR / "views.sql", before / "views.sql")
+    db = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(db))
+    assert migrate(con, before) == 3
+    con.execute("INSERT INTO article (watch, url, first_seen_at, status, text, matched_terms) "
+                "SELECT 'w', 'https://a.example/' || i, now(), 'new', 'text ' || i, ['xinjiang'] FROM range(5) r(i)")
+    stored = con.execute("SELECT * FROM article ORDER BY id").fetchall()
+    con.close()
+
+    con = open_writer(db)  # the writer migrates to the latest version on open
+    try:
+        assert con.execute("SELECT * FROM article ORDER BY id").fetchall() == stored
+        assert con.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'article' "
+                           "AND constraint_type = 'PRIMARY KEY'").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM articles").fetchone()[0] == 5  # the views see the new table
+        new_id = con.execute("INSERT INTO article (watch, url, first_seen_at, status) "
+                             "VALUES ('w', 'https://b.example/', now(), 'new') RETURNING id").fetchone()[0]
+        assert new_id == stored[-1][0] + 1  # ids go on from the same sequence
+        with pytest.raises(duckdb.ConstraintException):
+            con.execute("INSERT INTO article (watch, url, first_seen_at, status) VALUES ('w', 'u', now(), 'bogus')")
+    finally:
+        con.close()
