@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bench.corpus import CorpusMissing, load_benchmark
 from bench.extraction import bare_extraction_seconds, quality
-from bench.micro import lookup_vs_archive, write_throughput
+from bench.micro import batch_write_vs_archive, lookup_vs_archive, write_throughput
 from bench.procs import ChildRun, run_child
 from bench.report import BenchResults, PassFigure
 from bench.world import BenchWorld
@@ -183,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
             texts = [p.truth for p in pages]
             rows = 640 if args.quick else 2000
             results.writes = [write_throughput(work / f"writes-{b}.duckdb", texts, b, rows) for b in (64, 500)]
+            grown = [10_000, 30_000] if args.quick else [10_000, 100_000]
+            _say(f"a pass's batch written into an archive of {' and '.join(f'{n:,}' for n in grown)} articles")
+            results.batch_writes = batch_write_vs_archive(work, texts, grown)
         results.notes.append(f"load average at the end: {os.getloadavg()[0]:.1f} (other work on the machine "
                              "slows every figure; ratios are taken within one run)")
         report = results.markdown()

@@ -1,4 +1,5 @@
-"""Micro-benchmarks of the warehouse: the LSH lookup against archive size, and write throughput.
+"""Micro-benchmarks of the warehouse: the LSH lookup and a pass's batch write against archive size,
+and write throughput.
 
 Stored signatures are synthetic (random band hashes), inserted with Arrow straight into `article`
 and `article_band`; the lookup timed is `Warehouse.band_candidates` for one batch of probes: the
@@ -58,6 +59,64 @@ class WriteFigure:
     @property
     def rows_per_s(self) -> float:
         return self.rows / self.seconds if self.seconds else 0.0
+
+
+@dataclass(frozen=True)
+class BatchWriteFigure:
+    """One pass's batch written into an archive of `stored` articles with real texts."""
+
+    stored: int
+    batch: int
+    batch_ms: float  # median of write_batch: open the file, write, commit, close (the checkpoint)
+    archive_mb: float  # the database file before the batches
+
+
+def _records(texts: list[str], prefix: str, count: int, now: datetime, offset: int = 0) -> list[ArticleRecord]:
+    texts = [texts[(offset + i) % len(texts)] for i in range(count)]
+    prints = [fingerprint(text) for text in texts]
+    return [ArticleRecord(
+        watch=WATCH, url=f"https://{prefix}.example/{i}", status="new", first_seen_at=now, title=f"Article {i}",
+        site=f"{prefix}.example", text=text, text_source="page", content_hash=f"{fp.content_hash[:48]}{i:016d}",
+        relevance=0.5, reason="bench", bands=fp.bands) for i, (text, fp) in enumerate(zip(texts, prints))]
+
+
+def batch_write_vs_archive(work: Path, texts: list[str], sizes: list[int], batch: int = 128,
+                           repeats: int = 5) -> list[BatchWriteFigure]:
+    """Grow one archive of real texts through `sizes`; time writing one pass's batch at each.
+
+    DuckDB rewrites the last row group of a table with an index at each checkpoint, and a pass
+    checkpoints every batch it writes (the file closes so readers get in): this shows what a batch
+    costs as the archive grows (articles carry no index since migration 0004).
+    """
+    warehouse = Warehouse(work / "archive.duckdb")
+    texts = [t for t in texts if t.strip()]
+    cycle = pa.array(texts, pa.string())
+    figures, stored = [], 0
+    now = datetime.now(timezone.utc)
+    for size in sorted(sizes):
+        with warehouse.transaction() as con:  # the archive's own articles: the benchmark's texts, cycled
+            for lo in range(stored, size, CHUNK):
+                hi = min(size, lo + CHUNK)
+                con.register("bench_texts", pa.table({"i": pa.array(range(len(texts)), pa.int64()), "text": cycle}))
+                con.execute(
+                    "INSERT INTO article (watch, url, status, first_seen_at, title, text, content_hash) "
+                    "SELECT $watch, 'https://archive.example/' || r.i, 'irrelevant', now(), 'archived ' || r.i, "
+                    "t.text || ' ' || r.i, md5(r.i::VARCHAR) "
+                    "FROM range($lo, $hi) r(i) JOIN bench_texts t ON t.i = r.i % $n ORDER BY r.i",
+                    {"watch": WATCH, "lo": lo, "hi": hi, "n": len(texts)})
+                con.unregister("bench_texts")
+        stored = size
+        archive_mb = (work / "archive.duckdb").stat().st_size / 1e6
+        run_id = warehouse.start_run(WATCH)
+        times = []
+        for r in range(repeats):
+            records = _records(texts, f"batch-{size}-{r}", batch, now, offset=r * batch)
+            began = time.perf_counter()
+            warehouse.write_batch(WATCH, run_id, records)
+            times.append(time.perf_counter() - began)
+        figures.append(BatchWriteFigure(stored, batch, 1000 * statistics.median(times), archive_mb))
+        LOGGER.info("a batch of %d into %d stored articles: %.0f ms", batch, stored, figures[-1].batch_ms)
+    return figures
 
 
 def _insert_synthetic(warehouse: Warehouse, start: int, stop: int, rng: np.random.Generator) -> None:

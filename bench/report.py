@@ -5,7 +5,7 @@ import logging
 from dataclasses import dataclass, field
 
 from bench.extraction import QualityFigure
-from bench.micro import LookupFigure, WriteFigure
+from bench.micro import BatchWriteFigure, LookupFigure, WriteFigure
 from warehouse.store import BAND_WINDOW
 
 LOGGER = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ class BenchResults:
     fixed_repeats: int = 2  # processes of each fixed-cost kind, run in rounds side by side
     lookups: list[LookupFigure] = field(default_factory=list)
     writes: list[WriteFigure] = field(default_factory=list)
+    batch_writes: list[BatchWriteFigure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def targets(self) -> list[tuple[str, str, bool | None]]:
@@ -158,6 +159,15 @@ class BenchResults:
                     "| a later pass's articles added to it (at its end) s |", "|---|---|---|---|---|"]
             out += [f"| {w.batch_size} | {w.rows} | {w.rows_per_s:,.0f} | {w.search_index_s:.2f} "
                     f"| {w.index_add_s:.2f} ({w.index_added}) |" for w in self.writes]
+        if self.batch_writes:
+            small = min(self.batch_writes, key=lambda f: f.stored)
+            out += ["", "## A pass's batch written into a growing archive (real texts)", "",
+                    "Each batch a pass writes ends with the file's close, DuckDB's checkpoint: it must not cost "
+                    "more as the archive grows.", "",
+                    "| stored articles | file MB | one batch: open, write, close ms | against the smallest |",
+                    "|---|---|---|---|"]
+            out += [f"| {f.stored:,} | {f.archive_mb:,.0f} | {f.batch_ms:.0f} | {f.batch_ms / small.batch_ms:.1f}x |"
+                    for f in self.batch_writes]
         if self.quality:
             out += ["", "## Extraction quality and speed (181 benchmark pages, shingle F1, one core)", "",
                     "| path | median ms/page | total s | precision | recall | F1 |", "|---|---|---|---|---|---|"]

@@ -8,13 +8,14 @@ import os
 import time
 from pathlib import Path
 
+import duckdb
 import httpx
 
 from bench import bare
 from bench.__main__ import main
 from bench.corpus import BenchmarkPage, corpus_f1, page_copy
 from bench.extraction import bare_extraction_seconds
-from bench.micro import lookup_vs_archive, write_throughput
+from bench.micro import BatchWriteFigure, batch_write_vs_archive, lookup_vs_archive, write_throughput
 from bench.procs import tree_memory_mb
 from bench.report import BenchResults, PassFigure
 from bench.world import BenchWorld
@@ -82,6 +83,12 @@ def test_lookup_and_write_micro_benchmarks_run_on_small_archives(tmp_path: Path)
     write = write_throughput(tmp_path / "writes.duckdb", [ARTICLE, ARTICLE + " Another sentence here."], 8, 20)
     assert write.rows == 20 and write.rows_per_s > 0
     assert write.index_added == 5 and write.index_add_s > 0
+    grown = batch_write_vs_archive(tmp_path, [ARTICLE, ARTICLE + " Another sentence here."], [50, 120], batch=8,
+                                   repeats=2)
+    assert [f.stored for f in grown] == [50, 120] and all(f.batch_ms > 0 and f.archive_mb > 0 for f in grown)
+    con = duckdb.connect(str(tmp_path / "archive.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM article").fetchone()[0] == 120 + 2 * 2 * 8  # archive and batches
+    con.close()
 
 
 def test_report_lists_every_target_and_marks_misses() -> None:
@@ -105,6 +112,8 @@ def test_report_lists_every_target_and_marks_misses() -> None:
     assert "peak RSS of a 1000-page pass < 600 MB | 650 MB | **no**" in text
     assert "RSS growth 1000 → 2000 pages < 20% | +26% | **no**" in text
     assert "all-304 pass ≤ 1.5 × empty flow run (first flow of a process) | 1.20 | yes" in text
+    results.batch_writes = [BatchWriteFigure(10_000, 128, 60.0, 60.0), BatchWriteFigure(100_000, 128, 90.0, 640.0)]
+    assert "| 100,000 | 640 | 90 | 1.5x |" in results.markdown()
 
 
 def test_bench_without_shared_exits_2_with_a_message(tmp_path: Path, capsys) -> None:
