@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -47,8 +48,6 @@ def time_pages(pages: list[tuple[str, bytes]], modes: list[str], keep_texts: boo
 
 def run(pages: list[tuple[str, bytes]], modes: list[str], work: Path, keep_texts: bool = False) -> dict:
     """Time `pages` in a fresh `python -m bench.bare` process; raise if it ran anything but stock trafilatura."""
-    import subprocess
-
     job, out = work / "bare-job.pickle", work / "bare-out.json"
     job.write_bytes(pickle.dumps({"pages": pages, "modes": modes, "keep_texts": keep_texts}))
     done = subprocess.run([sys.executable, "-m", "bench.bare", str(job), str(out)], capture_output=True, text=True,

@@ -72,9 +72,14 @@ def _guard_trafilatura_xpaths() -> tuple[tuple[etree.XPath, etree.XPath], ...]:
             continue
         for i, stock in enumerate(expressions):
             path = _guard_regex_tests(stock.path)
-            if path != stock.path:
+            if path == stock.path:
+                continue
+            try:
                 expressions[i] = etree.XPath(path, namespaces={"re": xpaths.REGEXP_NS})
-                pairs.append((stock, expressions[i]))
+            except etree.XPathSyntaxError:  # another trafilatura's expression this rewrite does not know: keep it
+                LOGGER.debug("left a trafilatura XPath unguarded: %s", stock.path)
+                continue
+            pairs.append((stock, expressions[i]))
     return tuple(pairs)
 
 
