@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from dedup import fingerprint
 from dedup.minhash import NUM_BANDS
+from warehouse.arrow import registered
 from warehouse.records import ArticleRecord
 from warehouse.store import BAND_WINDOW, Warehouse
 
@@ -90,21 +91,19 @@ def batch_write_vs_archive(work: Path, texts: list[str], sizes: list[int], batch
     """
     warehouse = Warehouse(work / "archive.duckdb")
     texts = [t for t in texts if t.strip()]
-    cycle = pa.array(texts, pa.string())
+    cycle = pa.table({"i": pa.array(range(len(texts)), pa.int64()), "text": pa.array(texts, pa.string())})
     figures, stored = [], 0
     now = datetime.now(timezone.utc)
     for size in sorted(sizes):
-        with warehouse.transaction() as con:  # the archive's own articles: the benchmark's texts, cycled
+        # The archive's own articles: the benchmark's texts, cycled.
+        with warehouse.transaction() as con, registered(con, "bench_texts", cycle):
             for lo in range(stored, size, CHUNK):
-                hi = min(size, lo + CHUNK)
-                con.register("bench_texts", pa.table({"i": pa.array(range(len(texts)), pa.int64()), "text": cycle}))
                 con.execute(
                     "INSERT INTO article (watch, url, status, first_seen_at, title, text, content_hash) "
                     "SELECT $watch, 'https://archive.example/' || r.i, 'irrelevant', now(), 'archived ' || r.i, "
                     "t.text || ' ' || r.i, md5(r.i::VARCHAR) "
                     "FROM range($lo, $hi) r(i) JOIN bench_texts t ON t.i = r.i % $n ORDER BY r.i",
-                    {"watch": WATCH, "lo": lo, "hi": hi, "n": len(texts)})
-                con.unregister("bench_texts")
+                    {"watch": WATCH, "lo": lo, "hi": min(size, lo + CHUNK), "n": len(texts)})
         stored = size
         archive_mb = (work / "archive.duckdb").stat().st_size / 1e6
         run_id = warehouse.start_run(WATCH)
