@@ -106,20 +106,23 @@ def _measure_size(world: BenchWorld, n: int, work: Path, env: dict[str, str], pr
 
 def _fixed_cost_rounds(world: BenchWorld, idle_step: dict, n: int, work: Path, env: dict[str, str],
                        flows: bool) -> dict[str, list[ChildRun]]:
-    """FIXED_REPEATS rounds of three fresh processes: empty flow runs, flows of one no-op task run per
-    source, all-304 passes. Side by side, all three meet the server (its records, its load) alike.
+    """FIXED_REPEATS rounds of four fresh processes: empty flow runs, flows of one no-op task run per
+    source, flows of the pass's polls alone (no database), all-304 passes. Side by side, all four meet
+    the server (its records, its load) alike.
     Without `flows`, REPEATS processes of all-304 passes only (the idle pass a marginal cost subtracts)."""
-    runs: dict[str, list[ChildRun]] = {"empty": [], "tasks": [], "idle": []}
+    runs: dict[str, list[ChildRun]] = {"empty": [], "tasks": [], "polls": [], "idle": []}
     if not flows:
         _say(f"all-304 passes after {n} pages, in {REPEATS} processes")
         runs["idle"] = [run_child({"steps": [idle_step, idle_step]}, work, env, f"idle-{n}-{i}") for i in range(REPEATS)]
         return runs
     _say(f"fixed cost after {n} pages: {FIXED_REPEATS} rounds of an empty-flow process, a no-op-task-flow "
-         "process and an all-304-pass process")
+         "process, a polls-only-flow process and an all-304-pass process")
     for i in range(FIXED_REPEATS):
         runs["empty"].append(run_child({"steps": [{"kind": "empty_flow"}] * 3}, work, env, f"empty-{n}-{i}"))
         runs["tasks"].append(run_child({"steps": [{"kind": "task_flow", "tasks": world.sites}] * 2}, work, env,
                                        f"tasks-{n}-{i}"))
+        runs["polls"].append(run_child({"steps": [{**idle_step, "kind": "poll_flow"}] * 2}, work, env,
+                                       f"polls-{n}-{i}"))
         runs["idle"].append(run_child({"steps": [idle_step, idle_step]}, work, env, f"idle-{n}-{i}"))
     return runs
 
@@ -141,13 +144,14 @@ def measure_passes(results: BenchResults, pages, sizes: list[int], work: Path, p
                 figure, fixed = _measure_size(world, n, work, env, profile, flows=n == min(sizes))
                 results.passes.append(figure)
                 if n == min(sizes):
-                    empty, tasks, idle = fixed["empty"], fixed["tasks"], fixed["idle"]
+                    empty, tasks, polls, idle = fixed["empty"], fixed["tasks"], fixed["polls"], fixed["idle"]
                     results.empty_flow_s = _best([s["seconds"] for s in e.figures["steps"]] for e in empty)
                     results.import_prefect_s = min(e.figures["import_prefect_s"] for e in empty)
                     results.import_flows_s = min(e.figures["import_flows_s"] for e in empty)
                     results.empty_process_s = min(_one_flow_process(e.figures) for e in empty)
                     results.task_flow_s = _best([s["seconds"] for s in t.figures["steps"]] for t in tasks)
                     results.task_flow_tasks = world.sites
+                    results.poll_flow_s = _best([s["seconds"] for s in p.figures["steps"]] for p in polls)
                     results.fixed_repeats = FIXED_REPEATS
                     results.idle_pass_s = _best([s["seconds"] for s in i.figures["steps"]] for i in idle)
                     results.idle_process_s = min(_one_flow_process(i.figures) for i in idle)

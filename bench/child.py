@@ -47,11 +47,38 @@ def _task_flow_runner(count: int):
     return lambda: asyncio.run(tasks())
 
 
+def _poll_flow_runner(step: dict):
+    """A flow that polls the watch's feeds as a pass does (a `poll-source` task run each), and nothing
+    else: no database. The feeds' ETags are read before the clock starts, so every feed answers 304."""
+    from prefect import flow
+
+    from extractors import Fetcher, Source, prepare_tls_context
+    from flows import pipeline
+    from flows.config import load_config
+    from flows.monitor import poll_source_task
+    from warehouse.store import Warehouse
+
+    watch = load_config(step["config"])
+    sources = [Source(url=f.url, name=f.name) for f in watch.feeds]
+    states = Warehouse(Path(step["db"]), migrate_now=False).source_states(watch.name, [s.url for s in sources])
+
+    @flow(name="bench-polls")
+    async def polls() -> None:
+        """The pass's polls alone: what an all-304 pass costs without its database work."""
+        prepare_tls_context()  # as a pass does: the CA bundle loads on another thread
+        async with Fetcher(pipeline.fetch_settings(watch)) as fetcher:
+            await asyncio.gather(*(poll_source_task(fetcher, s, states[s.url]) for s in sources))
+
+    return lambda: asyncio.run(polls())
+
+
 def _runner(step: dict):
     if step["kind"] == "empty_flow":
         return _empty_flow_runner()
     if step["kind"] == "task_flow":
         return _task_flow_runner(step["tasks"])
+    if step["kind"] == "poll_flow":
+        return _poll_flow_runner(step)
     return _pass_runner(step)
 
 

@@ -56,6 +56,7 @@ class BenchResults:
     empty_process_s: float = 0.0  # a fresh process running one empty flow, start-up included
     task_flow_s: list[float] = field(default_factory=list)  # a flow of one no-op task run per source: first, second
     task_flow_tasks: int = 0
+    poll_flow_s: list[float] = field(default_factory=list)  # a flow of the pass's polls alone, no database: first, second
     fixed_repeats: int = 2  # processes of each fixed-cost kind, run in rounds side by side
     lookups: list[LookupFigure] = field(default_factory=list)
     writes: list[WriteFigure] = field(default_factory=list)
@@ -115,30 +116,46 @@ class BenchResults:
                     for i, s in enumerate(self.empty_flow_s)]
             out += [f"| flow of {self.task_flow_tasks} no-op task runs #{i + 1} in one process (best of {self.fixed_repeats} processes) "
                     f"| {s:.2f} |" for i, s in enumerate(self.task_flow_s)]
+            out += [f"| flow of the pass's {self.task_flow_tasks} polls alone, each a `poll-source` task run answered "
+                    f"304, no database #{i + 1} in one process (best of {self.fixed_repeats} processes) | {s:.2f} |"
+                    for i, s in enumerate(self.poll_flow_s)]
             out += [f"| all-304 pass #{i + 1} in one process (best of {self.fixed_repeats} processes) | {s:.2f} |"
                     for i, s in enumerate(self.idle_pass_s)]
             out += [f"| whole process of one empty flow run (imports included) | {self.empty_process_s:.2f} |",
                     f"| whole `newswatch run`-like process of one all-304 pass (imports included) "
                     f"| {self.idle_process_s:.2f} |"]
-            out += ["", f"The three kinds of process ran side by side: {self.fixed_repeats} rounds of one of each, on "
-                    "the same server after the first size's passes, so all three meet its records and its load alike."]
+            kinds = "four" if self.poll_flow_s else "three"
+            out += ["", f"The {kinds} kinds of process ran side by side: {self.fixed_repeats} rounds of one of each, on "
+                    f"the same server after the first size's passes, so all {kinds} meet its records and its load alike."]
             if self.empty_process_s:
                 out += ["", f"Whole processes, as a user starts them against a running server: the all-304 one "
                         f"costs {self.idle_process_s / self.empty_process_s:.2f}× the empty-flow one. The target "
                         "row above compares the flow runs alone, each the first of its process, on a server "
                         "that has run flows before (its very first flow run costs about a second more)."]
             if self.task_flow_s and self.idle_pass_s:
-                floor = self.task_flow_s[0]
+                floor, empty = self.task_flow_s[0], self.empty_flow_s[0]
                 out += ["", f"A pass runs one Prefect task per source (DESIGN.md), so it cannot cost less than a flow "
-                        f"of {self.task_flow_tasks} no-op task runs: {floor / self.empty_flow_s[0]:.2f}× the empty "
+                        f"of {self.task_flow_tasks} no-op task runs: {floor / empty:.2f}× the empty "
                         f"flow, {floor:.2f} s. The all-304 pass costs {self.idle_pass_s[0] / floor:.2f}× that floor; "
                         f"its own work (opening the database, polling, recording) is the "
                         f"{max(0.0, self.idle_pass_s[0] - floor):.2f} s over it."]
+                if self.poll_flow_s:
+                    polls = self.poll_flow_s[0]
+                    out += ["", f"The pass's polls alone, with no database (each a real `poll-source` task run "
+                            f"whose feed answers 304), cost {polls / empty:.2f}× the empty flow, {polls:.2f} s: task "
+                            f"runs that wait on the network keep Prefect's server busy recording them when the flow "
+                            f"run ends, which no-op task runs do not. The database work of the all-304 pass (opening "
+                            f"the file twice, recording the run and the polls) is the "
+                            f"{max(0.0, self.idle_pass_s[0] - polls):.2f} s over that."]
+                    if polls / empty > FIXED_TARGET:
+                        out += ["", f"The polls alone are over the {FIXED_TARGET}× target: with one task run per "
+                                "source, no work on the database can bring an all-304 pass under it."]
             out += ["", f"A long-running `newswatch serve` keeps the server up: it saves the server's start-up, "
                     f"**{self.server_start_s:.1f} s per run**. The runner still starts each scheduled run in a "
                     f"fresh child process, which pays the imports "
                     f"({self.import_prefect_s + self.import_flows_s:.1f} s) and a first flow run."]
-            seconds = [(self.idle_pass_s, "the all-304 pass"), (self.task_flow_s, "the flow of no-op task runs")]
+            seconds = [(self.idle_pass_s, "the all-304 pass"), (self.task_flow_s, "the flow of no-op task runs"),
+                       (self.poll_flow_s, "the polls-only flow")]
             slower = [f"{label} {runs[1]:.2f} s" for runs, label in seconds if len(runs) > 1 and runs[1] > runs[0]]
             if slower:
                 out += ["", "A second flow run started at once in the same process can wait on Prefect's server, "

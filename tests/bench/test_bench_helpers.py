@@ -97,6 +97,7 @@ def test_report_lists_every_target_and_marks_misses() -> None:
                       PassFigure(2000, 20.0, 24.0, 20.0, 1.0, 820.0, 500.0, {"new": 5})]
     results.empty_flow_s, results.idle_pass_s = [1.0, 0.5], [1.2, 1.0]
     results.task_flow_s, results.task_flow_tasks = [1.1, 0.6], 10
+    results.poll_flow_s = [1.15, 0.7]
     results.server_start_s, results.import_prefect_s, results.import_flows_s = 11.0, 0.8, 0.4
     results.fixed_repeats = 4
     text = results.markdown()
@@ -106,7 +107,13 @@ def test_report_lists_every_target_and_marks_misses() -> None:
     assert "As the second flow of its process, here: the all-304 pass 3.40 s." in results.markdown()
     assert "| flow of 10 no-op task runs #1 in one process (best of 4 processes) | 1.10 |" in text
     assert "| all-304 pass #1 in one process (best of 4 processes) | 1.20 |" in text
-    assert "ran side by side: 4 rounds of one of each" in text
+    assert "| flow of the pass's 10 polls alone, each a `poll-source` task run answered 304, no database #1 in " \
+           "one process (best of 4 processes) | 1.15 |" in text
+    assert "The four kinds of process ran side by side: 4 rounds of one of each" in text
+    assert "cost 1.15× the empty flow, 1.15 s" in text and "is the 0.05 s over that" in text
+    assert "no work on the database can bring" not in text  # 1.15 is under the target
+    results.poll_flow_s = [1.6, 0.7]
+    assert "The polls alone are over the 1.5× target" in results.markdown()
     assert "1.10× the empty flow, 1.10 s. The all-304 pass costs 1.09× that floor" in text
     assert "| marginal cost per page ≤ 0.6 × bare extraction (1000 pages) | 0.800 | **no** |" in text
     assert "peak RSS of a 1000-page pass < 600 MB | 650 MB | **no**" in text
@@ -144,6 +151,42 @@ def test_the_task_flow_floor_runs_one_task_run_per_source(prefect_api) -> None:
     assert sorted(t.name.split("-")[0] for t in tasks) == ["bench", "bench", "bench"]
 
 
+def test_the_polls_only_flow_polls_every_feed_as_a_pass_does_and_never_writes(prefect_api, tmp_path: Path) -> None:
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName, FlowRunFilter
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from bench.child import run_steps
+    from flows.config import load_config
+    from flows.runner import run_monitor_pass
+
+    with BenchWorld([PAGE], sites=2) as world, temporary_settings(updates={PREFECT_API_URL: prefect_api}):
+        config = world.write_watch(tmp_path / "watch", upto=4)
+        db = tmp_path / "w.duckdb"
+        run_monitor_pass(load_config(config), db)  # stores the feeds' ETags
+        con = duckdb.connect(str(db), read_only=True)
+        runs_before = con.execute("SELECT count(*) FROM run").fetchone()[0]
+        con.close()
+        served = dict(world.requests)
+        figures = run_steps({"steps": [{"kind": "poll_flow", "config": str(config), "db": str(db)}]})
+        assert figures["steps"][0]["kind"] == "poll_flow" and figures["steps"][0]["seconds"] > 0
+        # one conditional GET per feed, answered 304, and nothing else
+        assert world.requests == {**served, "not_modified": served["not_modified"] + 2}
+        with get_client(sync_client=True) as client:
+            runs = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["bench-polls"])))
+            assert len(runs) == 1 and runs[0].state.is_completed()
+            deadline = time.monotonic() + 20
+            while True:
+                tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id={"any_": [runs[0].id]}))
+                if len(tasks) == 2 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+    assert sorted(t.name for t in tasks) == sorted(f"poll {url}" for url in world.feed_urls(upto=4))
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT count(*) FROM run").fetchone()[0] == runs_before  # no pass was recorded
+    con.close()
+
+
 def test_the_fixed_cost_processes_run_in_rounds_side_by_side(monkeypatch, tmp_path: Path) -> None:
     import bench.__main__ as bench_main
 
@@ -155,8 +198,9 @@ def test_the_fixed_cost_processes_run_in_rounds_side_by_side(monkeypatch, tmp_pa
 
     runs = bench_main._fixed_cost_rounds(World(), {"kind": "pass"}, 1000, tmp_path, {}, flows=True)
     rounds = bench_main.FIXED_REPEATS
-    assert started == [f"{kind}-1000-{i}" for i in range(rounds) for kind in ("empty", "tasks", "idle")]
-    assert {kind: len(labels) for kind, labels in runs.items()} == {"empty": rounds, "tasks": rounds, "idle": rounds}
+    kinds = ("empty", "tasks", "polls", "idle")
+    assert started == [f"{kind}-1000-{i}" for i in range(rounds) for kind in kinds]
+    assert {kind: len(labels) for kind, labels in runs.items()} == dict.fromkeys(kinds, rounds)
     started.clear()
     runs = bench_main._fixed_cost_rounds(World(), {"kind": "pass"}, 2000, tmp_path, {}, flows=False)
     assert started == [f"idle-2000-{i}" for i in range(bench_main.REPEATS)] and runs["empty"] == []

@@ -120,3 +120,27 @@ def test_a_warehouse_made_before_0004_keeps_its_articles_and_loses_only_the_inde
             con.execute("INSERT INTO article (watch, url, first_seen_at, status) VALUES ('w', 'u', now(), 'bogus')")
     finally:
         con.close()
+
+
+def test_opening_an_up_to_date_warehouse_writes_nothing_to_the_file(db_path: Path) -> None:
+    from warehouse.store import Warehouse
+
+    Warehouse(db_path)  # migrates, builds the empty search index
+    before = db_path.read_bytes()
+    Warehouse(db_path)  # a second writer's first open: schema, views, bands and index are current
+    Warehouse(db_path).source_states("w", ["https://a.example/feed"])  # and a read in a session of its own
+    assert db_path.read_bytes() == before  # nothing rewritten, so closing checkpointed nothing
+
+
+def test_views_sql_edited_since_the_last_open_is_applied_without_a_migration(tmp_path: Path) -> None:
+    directory, last = _migrations_copy(tmp_path)
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    migrate(con, directory)
+    views = directory / "views.sql"
+    views.write_text(views.read_text() + "\nCREATE OR REPLACE VIEW newest AS SELECT max(id) AS id FROM article;\n")
+    assert migrate(con, directory) == last  # no migration pending, yet the views are made again
+    assert con.execute("SELECT id FROM newest").fetchall() == [(None,)]
+    con.execute("DROP VIEW updates")  # a view dropped by hand comes back at the next open
+    migrate(con, directory)
+    assert con.execute("SELECT count(*) FROM updates").fetchone()[0] == 0
+    con.close()
