@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import itertools
 import logging
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -106,30 +109,93 @@ async def pages_task(stage: PageStage, start: int, stop: int, first: int, last: 
         stage.progress.advance(len(fetched))
 
 
-@plain_flow(name="monitor", log_prints=False)
-async def monitor(config_path: str, db_path: str, show_progress: bool = False) -> PassSummary:
-    """One monitor pass of the watch at `config_path`, stored in the DuckDB file at `db_path`."""
-    started = time.monotonic()
-    watch = load_config(config_path)
-    with exclusive_pass(Path(db_path)):
-        return await _monitor_pass(watch, Path(db_path), show_progress, started)
+@dataclass(frozen=True)
+class PassStart:
+    """What a pass records and reads in its first session, before it touches the network."""
+
+    warehouse: Warehouse
+    run_id: int
+    sources: list[Source]
+    states: dict[str, SourceState]
 
 
-async def _monitor_pass(watch, db_path: Path, show_progress: bool, started: float) -> PassSummary:
+def begin_pass(watch: WatchConfig, db_path: Path) -> PassStart:
+    """Open the file once: record the run's start, store new seeds, read what we know of each source."""
     prepare_tls_context()  # the CA bundle loads on another core while the file opens
     warehouse = Warehouse(db_path, migrate_now=False)
-    counts = pipeline.PassCounts()
-    task_runs = 0
-    progress = PassProgress(enabled=show_progress)
-    with warehouse.session():  # one open of the file for every step before the network
+    with warehouse.session():
         run_id = warehouse.start_run(watch.name)
         try:
             pipeline.store_seeds(watch, warehouse)
             sources = [Source(url=f.url, name=f.name) for f in watch.feeds]
             states = warehouse.source_states(watch.name, [s.url for s in sources])
         except BaseException:
-            warehouse.finish_run(run_id, counts.run_counts(), status="failed")
+            warehouse.finish_run(run_id, pipeline.PassCounts().run_counts(), status="failed")
             raise
+    return PassStart(warehouse, run_id, sources, states)
+
+
+_EARLY: dict[tuple[str, str], Future[PassStart]] = {}  # passes begun before their flow run started
+_EARLY_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def begun_early(watch: WatchConfig, db_path: Path) -> Iterator[None]:
+    """Run `begin_pass` on a thread while Prefect starts the flow run; the flow takes its result.
+
+    Starting a flow run is mostly waiting on Prefect's API, and the first session mostly waiting on
+    the disk, so side by side they cost little more than the longer of the two. The caller must hold
+    the pass lock. A flow run that never takes it (Prefect refused to start it) leaves a run record
+    that this marks failed.
+    """
+    key = (str(watch.path), str(db_path))
+    future: Future[PassStart] = Future()
+    thread = threading.Thread(target=_begin_into, args=(future, watch, db_path), name="newswatch-begin", daemon=True)
+    with _EARLY_LOCK:
+        _EARLY[key] = future
+    thread.start()
+    try:
+        yield
+    finally:
+        with _EARLY_LOCK:
+            untaken = _EARLY.get(key) is future and _EARLY.pop(key)
+        if untaken:
+            thread.join()
+            if future.exception() is None:
+                start = future.result()
+                start.warehouse.finish_run(start.run_id, pipeline.PassCounts().run_counts(), status="failed")
+
+
+def _begin_into(future: Future[PassStart], watch: WatchConfig, db_path: Path) -> None:
+    try:
+        future.set_result(begin_pass(watch, db_path))
+    except BaseException as exc:  # re-raised in the flow that takes it
+        future.set_exception(exc)
+
+
+async def _pass_start(watch: WatchConfig, config_path: str, db_path: Path) -> PassStart:
+    with _EARLY_LOCK:
+        future = _EARLY.pop((config_path, str(db_path)), None)
+    if future is None:  # a flow run started by Prefect itself (`newswatch serve`), not by the CLI
+        return begin_pass(watch, db_path)
+    return await asyncio.wrap_future(future)
+
+
+@plain_flow(name="monitor", log_prints=False)
+async def monitor(config_path: str, db_path: str, show_progress: bool = False) -> PassSummary:
+    """One monitor pass of the watch at `config_path`, stored in the DuckDB file at `db_path`."""
+    started = time.monotonic()
+    watch = load_config(config_path)
+    with exclusive_pass(Path(db_path)):
+        start = await _pass_start(watch, config_path, Path(db_path))
+        return await _monitor_pass(watch, start, show_progress, started)
+
+
+async def _monitor_pass(watch, start: PassStart, show_progress: bool, started: float) -> PassSummary:
+    warehouse, run_id, sources, states = start.warehouse, start.run_id, start.sources, start.states
+    counts = pipeline.PassCounts()
+    task_runs = 0
+    progress = PassProgress(enabled=show_progress)
     try:
         now = datetime.now(timezone.utc)
         deferred = [s for s in sources if pipeline.is_deferred(states.get(s.url), now)]
@@ -162,7 +228,7 @@ async def _monitor_pass(watch, db_path: Path, show_progress: bool, started: floa
         raise
     reports = tuple(SourceReport(p.source.name, p.source.url, p.status, len(p.entries), p.error) for p in polls)
     reports += tuple(SourceReport(s.name, s.url, "deferred", 0, _deferred_note(states[s.url])) for s in deferred)
-    return PassSummary(watch.name, str(db_path), run_id, counts, reports, time.monotonic() - started, task_runs)
+    return PassSummary(watch.name, str(warehouse.path), run_id, counts, reports, time.monotonic() - started, task_runs)
 
 
 def _deferred_note(state: SourceState) -> str:

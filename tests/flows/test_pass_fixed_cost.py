@@ -102,3 +102,60 @@ def test_a_pass_process_loads_neither_fastapi_nor_arrow_scanning_when_it_need_no
         first, unchanged = run_child(config), run_child(config)
     assert first == {"fetched": len(PAGES), "fastapi": False, "arrow_scans": True}
     assert unchanged == {"fetched": 0, "fastapi": False, "arrow_scans": False}
+
+
+def test_the_first_database_session_runs_while_prefect_starts_the_flow_run(tmp_path, prefect_api):
+    import duckdb
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with BenchWorld(PAGES, sites=2) as world, temporary_settings(updates={PREFECT_API_URL: prefect_api}):
+        watch = load_config(world.write_watch(tmp_path / "watch", len(PAGES)))
+        run_monitor_pass(watch, tmp_path / "nw.duckdb")
+        again = run_monitor_pass(watch, tmp_path / "nw.duckdb")
+        with get_client(sync_client=True) as client:
+            flow_runs = client.read_flow_runs(flow_run_filter=None, limit=200)
+    assert again.counts.sources_not_modified == 2
+    con = duckdb.connect(str(tmp_path / "nw.duckdb"), read_only=True)
+    started_at, status = con.execute("SELECT started_at, status FROM runs WHERE id = ?", [again.run_id]).fetchone()
+    con.close()
+    ours = [r for r in flow_runs if r.parameters.get("config_path") == str(watch.path)]
+    latest = max(ours, key=lambda r: r.start_time)
+    assert status == "completed"
+    # Recorded before Prefect had the flow run running: the session did not wait for the flow's body.
+    assert started_at < latest.start_time
+
+
+def test_a_pass_whose_flow_run_never_starts_is_recorded_failed_not_running(tmp_path):
+    import duckdb
+
+    from flows.monitor import begun_early
+
+    with BenchWorld(PAGES, sites=2) as world:
+        watch = load_config(world.write_watch(tmp_path / "watch", len(PAGES)))
+        with begun_early(watch, tmp_path / "nw.duckdb"):
+            pass  # as when Prefect refuses to create the flow run: nothing takes the pass begun
+    con = duckdb.connect(str(tmp_path / "nw.duckdb"), read_only=True)
+    runs = con.execute("SELECT status, finished_at IS NOT NULL FROM runs").fetchall()
+    seeds = con.execute("SELECT count(*) FROM articles WHERE status = 'seed'").fetchone()[0]
+    con.close()
+    assert runs == [("failed", True)] and seeds == 1
+
+
+def test_a_warehouse_that_cannot_be_opened_fails_the_pass_with_its_error(tmp_path, prefect_api):
+    import pytest
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from warehouse.errors import WarehouseError
+
+    bad = tmp_path / "nw.duckdb"
+    bad.write_bytes(b"not a duckdb file, but a user's notes" * 100)
+    with BenchWorld(PAGES, sites=2) as world, temporary_settings(updates={PREFECT_API_URL: prefect_api}):
+        watch = load_config(world.write_watch(tmp_path / "watch", len(PAGES)))
+        with pytest.raises(WarehouseError, match="cannot open the warehouse"):
+            run_monitor_pass(watch, bad)
+        from prefect.logging.handlers import APILogWorker
+
+        APILogWorker.drain_all(timeout=15)  # the failed flow run's log lines, sent while the server is up
+    assert bad.read_bytes() == b"not a duckdb file, but a user's notes" * 100  # left as it was
