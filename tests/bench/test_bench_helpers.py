@@ -112,6 +112,7 @@ def test_report_lists_every_target_and_marks_misses() -> None:
     assert "The four kinds of process ran side by side: 4 rounds of one of each" in text
     assert "cost 1.15× the empty flow, 1.15 s" in text and "is the 0.05 s over that" in text
     assert "no work on the database can bring" not in text  # 1.15 is under the target
+    assert "database work would have to fit in the 350 ms the polls leave" in text
     results.poll_flow_s = [1.6, 0.7]
     assert "The polls alone are over the 1.5× target" in results.markdown()
     assert "1.10× the empty flow, 1.10 s. The all-304 pass costs 1.09× that floor" in text
