@@ -158,7 +158,9 @@ def begun_early(watch: WatchConfig, db_path: Path) -> Iterator[None]:
         yield
     finally:
         with _EARLY_LOCK:
-            untaken = _EARLY.get(key) is future and _EARLY.pop(key)
+            untaken = _EARLY.get(key) is future
+            if untaken:
+                del _EARLY[key]
         if untaken:
             thread.join()
             if future.exception() is None:

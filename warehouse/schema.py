@@ -72,10 +72,11 @@ def _run_script(con: duckdb.DuckDBPyConnection, sql: str) -> None:
 
 
 def migrate(con: duckdb.DuckDBPyConnection, directory: Path = MIGRATIONS_DIR) -> int:
-    """Apply every pending migration, each in its own transaction, recreate the views; return the schema version.
+    """Apply every pending migration, each in its own transaction, then the views; return the schema version.
 
-    The views are recreated in the last migration's transaction (or in their own when nothing is
-    pending), so a kill can never leave migrated tables without their views.
+    The views are recreated in the last migration's transaction, so a kill can never leave migrated
+    tables without their views. With nothing pending they are recreated (in a transaction of their
+    own) only when views.sql changed or a view was dropped: an up-to-date warehouse opens without a write.
     """
     applied = applied_migrations(con)
     pending = []
