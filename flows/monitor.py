@@ -148,7 +148,7 @@ def begun_early(watch: WatchConfig, db_path: Path) -> Iterator[None]:
     the pass lock. A flow run that never takes it (Prefect refused to start it) leaves a run record
     that this marks failed.
     """
-    key = (str(watch.path), str(db_path))
+    key = _early_key(str(watch.path), db_path)
     future: Future[PassStart] = Future()
     thread = threading.Thread(target=_begin_into, args=(future, watch, db_path), name="newswatch-begin", daemon=True)
     with _EARLY_LOCK:
@@ -168,6 +168,11 @@ def begun_early(watch: WatchConfig, db_path: Path) -> Iterator[None]:
                 start.warehouse.finish_run(start.run_id, pipeline.PassCounts().run_counts(), status="failed")
 
 
+def _early_key(config_path: str, db_path: Path) -> tuple[str, str]:
+    """The pass a flow run takes: its parameters, as `run_monitor_pass` passes them."""
+    return config_path, str(db_path)
+
+
 def _begin_into(future: Future[PassStart], watch: WatchConfig, db_path: Path) -> None:
     try:
         future.set_result(begin_pass(watch, db_path))
@@ -177,7 +182,7 @@ def _begin_into(future: Future[PassStart], watch: WatchConfig, db_path: Path) ->
 
 async def _pass_start(watch: WatchConfig, config_path: str, db_path: Path) -> PassStart:
     with _EARLY_LOCK:
-        future = _EARLY.pop((config_path, str(db_path)), None)
+        future = _EARLY.pop(_early_key(config_path, db_path), None)
     if future is None:  # a flow run started by Prefect itself (`newswatch serve`), not by the CLI
         return begin_pass(watch, db_path)
     return await asyncio.wrap_future(future)

@@ -8,12 +8,17 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import duckdb
+import pytest
+
 from bench.corpus import BenchmarkPage
 from bench.world import BenchWorld
 from extractors import ExtractionPool
 from flows.config import load_config
+from flows.monitor import begun_early
 from flows.plain_flow import PlainParameterFlow
 from flows.runner import run_monitor_pass
+from warehouse.errors import WarehouseError
 from world import cli_env, newswatch
 
 PARAGRAPH = ("The rights office said on Tuesday that its staff had met officials in the region and would "
@@ -105,9 +110,7 @@ def test_a_pass_process_loads_neither_fastapi_nor_arrow_scanning_when_it_need_no
 
 
 def test_the_first_database_session_runs_while_prefect_starts_the_flow_run(tmp_path, prefect_api):
-    import duckdb
     from prefect import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     with BenchWorld(PAGES, sites=2) as world, temporary_settings(updates={PREFECT_API_URL: prefect_api}):
@@ -128,10 +131,6 @@ def test_the_first_database_session_runs_while_prefect_starts_the_flow_run(tmp_p
 
 
 def test_a_pass_whose_flow_run_never_starts_is_recorded_failed_not_running(tmp_path):
-    import duckdb
-
-    from flows.monitor import begun_early
-
     with BenchWorld(PAGES, sites=2) as world:
         watch = load_config(world.write_watch(tmp_path / "watch", len(PAGES)))
         with begun_early(watch, tmp_path / "nw.duckdb"):
@@ -144,10 +143,7 @@ def test_a_pass_whose_flow_run_never_starts_is_recorded_failed_not_running(tmp_p
 
 
 def test_a_warehouse_that_cannot_be_opened_fails_the_pass_with_its_error(tmp_path, prefect_api):
-    import pytest
     from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    from warehouse.errors import WarehouseError
 
     bad = tmp_path / "nw.duckdb"
     bad.write_bytes(b"not a duckdb file, but a user's notes" * 100)
