@@ -19,9 +19,11 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from uuid import UUID
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
 from prefect.utilities.annotations import quote
 
 from dedup import Decider
@@ -135,57 +137,85 @@ def begin_pass(watch: WatchConfig, db_path: Path) -> PassStart:
     return PassStart(warehouse, run_id, sources, states)
 
 
-_EARLY: dict[tuple[str, str], Future[PassStart]] = {}  # passes begun before their flow run started
-_EARLY_LOCK = threading.Lock()
+@dataclass
+class _Handoff:
+    """A pass the CLI runs around its flow run: begun while Prefect starts the flow run, ended while
+    Prefect ends it. The flow takes `begun` and may hand its closing session over as `ended`."""
+
+    begun: Future[PassStart] = field(default_factory=Future)
+    ended: Future[None] | None = None
+    flow_run_id: UUID | None = None  # the flow run that handed its ending over: marked failed if the ending fails
+
+
+_HANDOFFS: dict[tuple[str, str], _Handoff] = {}  # passes begun before their flow run started
+_HANDOFFS_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
-def begun_early(watch: WatchConfig, db_path: Path) -> Iterator[None]:
-    """Run `begin_pass` on a thread while Prefect starts the flow run; the flow takes its result.
+def around_flow_run(watch: WatchConfig, db_path: Path) -> Iterator[None]:
+    """Run the pass's first and last database sessions beside Prefect's start and end of its flow run.
 
-    Starting a flow run is mostly waiting on Prefect's API, and the first session mostly waiting on
-    the disk, so side by side they cost little more than the longer of the two. The caller must hold
-    the pass lock. A flow run that never takes it (Prefect refused to start it) leaves a run record
-    that this marks failed.
+    Starting and ending a flow run is mostly waiting on Prefect's API; a session is mostly waiting on
+    the disk. `begin_pass` runs on a thread while the flow run starts, and the flow takes its result.
+    The flow hands its closing session (the polls' ETags, the run's end) to a thread as it returns,
+    and this waits for it once the flow run has ended: the pass is over when this returns, and an
+    ending that failed raises here, its flow run marked failed in Prefect.
+
+    The caller must hold the pass lock. A flow run that never takes the pass (Prefect refused to
+    start it) leaves a run record that this marks failed.
     """
-    key = _early_key(str(watch.path), db_path)
-    future: Future[PassStart] = Future()
-    thread = threading.Thread(target=_begin_into, args=(future, watch, db_path), name="newswatch-begin", daemon=True)
-    with _EARLY_LOCK:
-        _EARLY[key] = future
+    key = _handoff_key(str(watch.path), db_path)
+    handoff = _Handoff()
+    thread = threading.Thread(target=_run_into, args=(handoff.begun, begin_pass, watch, db_path),
+                              name="newswatch-begin", daemon=True)
+    with _HANDOFFS_LOCK:
+        _HANDOFFS[key] = handoff
     thread.start()
     try:
         yield
     finally:
-        with _EARLY_LOCK:
-            untaken = _EARLY.get(key) is future
+        with _HANDOFFS_LOCK:
+            untaken = _HANDOFFS.get(key) is handoff
             if untaken:
-                del _EARLY[key]
+                del _HANDOFFS[key]
         if untaken:
             thread.join()
-            if future.exception() is None:
-                start = future.result()
+            if handoff.begun.exception() is None:
+                start = handoff.begun.result()
                 start.warehouse.finish_run(start.run_id, pipeline.PassCounts().run_counts(), status="failed")
+        elif handoff.ended is not None and handoff.ended.exception() is not None:
+            _mark_flow_run_failed(handoff.flow_run_id, handoff.ended.exception())
+            raise handoff.ended.exception()
 
 
-def _early_key(config_path: str, db_path: Path) -> tuple[str, str]:
+def _handoff_key(config_path: str, db_path: Path) -> tuple[str, str]:
     """The pass a flow run takes: its parameters, as `run_monitor_pass` passes them."""
     return config_path, str(db_path)
 
 
-def _begin_into(future: Future[PassStart], watch: WatchConfig, db_path: Path) -> None:
+def _run_into(future: Future, fn, *args) -> None:
     try:
-        future.set_result(begin_pass(watch, db_path))
-    except BaseException as exc:  # re-raised in the flow that takes it
+        future.set_result(fn(*args))
+    except BaseException as exc:  # re-raised by whoever waits on the future
         future.set_exception(exc)
 
 
-async def _pass_start(watch: WatchConfig, config_path: str, db_path: Path) -> PassStart:
-    with _EARLY_LOCK:
-        future = _EARLY.pop(_early_key(config_path, db_path), None)
-    if future is None:  # a flow run started by Prefect itself (`newswatch serve`), not by the CLI
-        return begin_pass(watch, db_path)
-    return await asyncio.wrap_future(future)
+def _mark_flow_run_failed(flow_run_id, exc: BaseException) -> None:
+    """The flow run ended Completed, then its pass's closing session failed: say so in Prefect too."""
+    from prefect import get_client
+    from prefect.states import Failed
+
+    try:
+        with get_client(sync_client=True) as client:
+            client.set_flow_run_state(flow_run_id, Failed(message=f"the pass's last database session failed: {exc}"),
+                                      force=True)
+    except Exception:  # the pass's own error, raised next, is the one to report
+        LOGGER.warning("could not mark flow run %s failed in Prefect", flow_run_id, exc_info=True)
+
+
+def _take_handoff(config_path: str, db_path: Path) -> _Handoff | None:
+    with _HANDOFFS_LOCK:
+        return _HANDOFFS.pop(_handoff_key(config_path, db_path), None)
 
 
 @plain_flow(name="monitor", log_prints=False)
@@ -194,11 +224,14 @@ async def monitor(config_path: str, db_path: str, show_progress: bool = False) -
     started = time.monotonic()
     watch = load_config(config_path)
     with exclusive_pass(Path(db_path)):
-        start = await _pass_start(watch, config_path, Path(db_path))
-        return await _monitor_pass(watch, start, show_progress, started)
+        handoff = _take_handoff(config_path, Path(db_path))
+        if handoff is None:  # a flow run started by Prefect itself (`newswatch serve`), not by the CLI
+            return await _monitor_pass(watch, begin_pass(watch, Path(db_path)), show_progress, started, None)
+        return await _monitor_pass(watch, await asyncio.wrap_future(handoff.begun), show_progress, started, handoff)
 
 
-async def _monitor_pass(watch, start: PassStart, show_progress: bool, started: float) -> PassSummary:
+async def _monitor_pass(watch, start: PassStart, show_progress: bool, started: float,
+                        handoff: _Handoff | None) -> PassSummary:
     warehouse, run_id, sources, states = start.warehouse, start.run_id, start.sources, start.states
     counts = pipeline.PassCounts()
     task_runs = 0
@@ -225,17 +258,35 @@ async def _monitor_pass(watch, start: PassStart, show_progress: bool, started: f
                 candidates = pipeline.fresh_candidates(watch, entries, warehouse)
                 if candidates:
                     task_runs += await _process(watch, warehouse, run_id, fetcher, candidates, counts, progress)
-        # Only now, with every entry's article stored, keep the feeds' new ETags: a pass killed
-        # earlier leaves the old ones, so the next pass reads the feeds again and finishes the work.
+    except BaseException:
+        warehouse.finish_run(run_id, counts.run_counts(), status="failed")
+        raise
+    if handoff is None:
+        end_pass(warehouse, watch.name, run_id, polls, counts)
+    else:  # the CLI waits for it while Prefect ends the flow run (`around_flow_run`)
+        handoff.flow_run_id = FlowRunContext.get().flow_run.id
+        handoff.ended = Future()
+        threading.Thread(target=_run_into, args=(handoff.ended, end_pass, warehouse, watch.name, run_id, polls, counts),
+                         name="newswatch-end", daemon=True).start()
+    reports = tuple(SourceReport(p.source.name, p.source.url, p.status, len(p.entries), p.error) for p in polls)
+    reports += tuple(SourceReport(s.name, s.url, "deferred", 0, _deferred_note(states[s.url])) for s in deferred)
+    return PassSummary(watch.name, str(warehouse.path), run_id, counts, reports, time.monotonic() - started, task_runs)
+
+
+def end_pass(warehouse: Warehouse, watch: str, run_id: int, polls: Sequence[PollResult],
+             counts: pipeline.PassCounts) -> None:
+    """The pass's last session: keep the feeds' new ETags, record the run's end.
+
+    Only now, with every entry's article stored: a pass killed earlier leaves the old ETags, so the
+    next pass reads the feeds again and finishes the work.
+    """
+    try:
         with warehouse.session():
-            warehouse.record_polls(watch.name, polls, datetime.now(timezone.utc))
+            warehouse.record_polls(watch, polls, datetime.now(timezone.utc))
             warehouse.finish_run(run_id, counts.run_counts(), status="completed")
     except BaseException:
         warehouse.finish_run(run_id, counts.run_counts(), status="failed")
         raise
-    reports = tuple(SourceReport(p.source.name, p.source.url, p.status, len(p.entries), p.error) for p in polls)
-    reports += tuple(SourceReport(s.name, s.url, "deferred", 0, _deferred_note(states[s.url])) for s in deferred)
-    return PassSummary(watch.name, str(warehouse.path), run_id, counts, reports, time.monotonic() - started, task_runs)
 
 
 def _deferred_note(state: SourceState) -> str:

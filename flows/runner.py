@@ -31,10 +31,11 @@ def run_monitor_pass(watch: WatchConfig, db_path: Path, *, verbose: bool = False
 
         same = PREFECT_API_URL.value() == api_url  # already in force: skip the settings rebuild (~0.1 s)
         with contextlib.nullcontext() if same else temporary_settings(updates={PREFECT_API_URL: api_url}):
-            from flows.monitor import begun_early, monitor
+            from flows.monitor import around_flow_run, monitor
 
-            # The pass's first database session runs while Prefect starts the flow run (`begun_early`).
-            with begun_early(watch, db_path):
+            # The pass's first and last database sessions run while Prefect starts and ends the flow
+            # run (`around_flow_run`); the pass is over, or has raised, when the block ends.
+            with around_flow_run(watch, db_path):
                 state = asyncio.run(monitor(str(watch.path), str(db_path), show_progress=progress, return_state=True))
             summary = state.result()
             # A server that stops with this pass must first hold every record. One that outlives it

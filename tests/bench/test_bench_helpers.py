@@ -110,7 +110,7 @@ def test_report_lists_every_target_and_marks_misses() -> None:
     assert "| flow of the pass's 10 polls alone, each a `poll-source` task run answered 304, no database #1 in " \
            "one process (best of 4 processes) | 1.15 |" in text
     assert "The four kinds of process ran side by side: 4 rounds of one of each" in text
-    assert "cost 1.15× the empty flow, 1.15 s" in text and "is the 0.05 s over that" in text
+    assert "cost 1.15× the empty flow, 1.15 s" in text and "The all-304 pass costs 0.05 s over that" in text
     assert "no work on the database can bring" not in text  # 1.15 is under the target
     assert "database work would have to fit in the 350 ms the polls leave" in text
     results.poll_flow_s = [1.6, 0.7]

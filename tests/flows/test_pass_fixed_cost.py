@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,7 +16,7 @@ from bench.corpus import BenchmarkPage
 from bench.world import BenchWorld
 from extractors import ExtractionPool
 from flows.config import load_config
-from flows.monitor import begun_early
+from flows.monitor import around_flow_run
 from flows.plain_flow import PlainParameterFlow
 from flows.runner import run_monitor_pass
 from warehouse.errors import WarehouseError
@@ -133,13 +134,104 @@ def test_the_first_database_session_runs_while_prefect_starts_the_flow_run(tmp_p
 def test_a_pass_whose_flow_run_never_starts_is_recorded_failed_not_running(tmp_path):
     with BenchWorld(PAGES, sites=2) as world:
         watch = load_config(world.write_watch(tmp_path / "watch", len(PAGES)))
-        with begun_early(watch, tmp_path / "nw.duckdb"):
+        with around_flow_run(watch, tmp_path / "nw.duckdb"):
             pass  # as when Prefect refuses to create the flow run: nothing takes the pass begun
     con = duckdb.connect(str(tmp_path / "nw.duckdb"), read_only=True)
     runs = con.execute("SELECT status, finished_at IS NOT NULL FROM runs").fetchall()
     seeds = con.execute("SELECT count(*) FROM articles WHERE status = 'seed'").fetchone()[0]
     con.close()
     assert runs == [("failed", True)] and seeds == 1
+
+
+HOLD_READ_ONLY = """
+import sys, time
+import duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+print("held", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+class ReaderDuringPolls(BenchWorld):
+    """A news world whose first 304 waits until another process reads the warehouse, for `seconds`:
+    the pass's last session finds the file taken, as when a user runs `newswatch sql` at that moment."""
+
+    def __init__(self, pages, db_path: Path, seconds: float, sites: int) -> None:
+        super().__init__(pages, sites=sites)
+        self.db_path, self.seconds = db_path, seconds
+        self.reader: subprocess.Popen | None = None
+        self._started = threading.Lock()
+
+    def count(self, what: str) -> None:
+        super().count(what)
+        with self._started:
+            if what == "not_modified" and self.reader is None:
+                self.reader = subprocess.Popen([sys.executable, "-c", HOLD_READ_ONLY, str(self.db_path),
+                                                str(self.seconds)], stdout=subprocess.PIPE, text=True)
+                assert self.reader.stdout.readline().strip() == "held"
+
+    def __exit__(self, *exc_info: object) -> None:
+        super().__exit__(*exc_info)
+        if self.reader is not None:
+            self.reader.wait(timeout=30)
+
+
+def _flow_runs_of(api_url: str, config: Path):
+    from prefect import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: api_url}), get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(limit=200)
+    return sorted((r for r in runs if r.parameters.get("config_path") == str(config)), key=lambda r: r.start_time)
+
+
+def test_the_last_database_session_runs_while_prefect_ends_the_flow_run(tmp_path, prefect_api):
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    db = tmp_path / "nw.duckdb"
+    with ReaderDuringPolls(PAGES, db, seconds=1.5, sites=2) as world, \
+            temporary_settings(updates={PREFECT_API_URL: prefect_api}):
+        watch = load_config(world.write_watch(tmp_path / "watch", len(PAGES)))
+        run_monitor_pass(watch, db)
+        again = run_monitor_pass(watch, db)  # its feeds answer 304 once a reader holds the file
+    assert world.reader is not None and again.counts.sources_not_modified == 2
+    con = duckdb.connect(str(db), read_only=True)
+    status, finished_at = con.execute("SELECT status, finished_at FROM runs WHERE id = ?", [again.run_id]).fetchone()
+    statuses = con.execute("SELECT DISTINCT last_status FROM sources").fetchall()
+    con.close()
+    assert status == "completed" and statuses == [("not_modified",)]  # waited for the reader, lost nothing
+    flow_run = _flow_runs_of(prefect_api, watch.path)[-1]
+    assert flow_run.state.is_completed()
+    # Prefect ended the flow run while the session waited for the reader (on the old code the flow
+    # run ended only after the session, a second and a half later).
+    assert flow_run.end_time < finished_at
+
+
+def test_a_last_session_that_fails_fails_the_pass_and_its_flow_run(tmp_path, prefect_api, monkeypatch):
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from warehouse.store import Warehouse
+
+    real = Warehouse.finish_run
+
+    def finish_run(self, run_id, counts, status="completed"):
+        if status == "completed":  # the disk filled up as the run's end was written
+            raise WarehouseError("could not write the run's end: no space left on device")
+        return real(self, run_id, counts, status=status)
+
+    db = tmp_path / "nw.duckdb"
+    with BenchWorld(PAGES, sites=2) as world, temporary_settings(updates={PREFECT_API_URL: prefect_api}):
+        watch = load_config(world.write_watch(tmp_path / "watch", len(PAGES)))
+        run_monitor_pass(watch, db)
+        monkeypatch.setattr(Warehouse, "finish_run", finish_run)
+        with pytest.raises(WarehouseError, match="no space left on device"):
+            run_monitor_pass(watch, db)
+    con = duckdb.connect(str(db), read_only=True)
+    statuses = [s for (s,) in con.execute("SELECT status FROM runs ORDER BY id").fetchall()]
+    con.close()
+    assert statuses == ["completed", "failed"]  # recorded as failed, never left running
+    failed = _flow_runs_of(prefect_api, watch.path)[-1]
+    assert failed.state.is_failed() and "no space left on device" in failed.state.message
 
 
 def test_a_warehouse_that_cannot_be_opened_fails_the_pass_with_its_error(tmp_path, prefect_api):
