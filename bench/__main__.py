@@ -22,7 +22,7 @@ from bench.corpus import CorpusMissing, load_benchmark
 from bench.extraction import bare_extraction_seconds, quality
 from bench.micro import batch_write_vs_archive, lookup_vs_archive, write_throughput
 from bench.procs import ChildRun, run_child
-from bench.report import BenchResults, PassFigure
+from bench.report import BenchResults, PassCPU, PassFigure
 from bench.world import BenchWorld
 
 LOGGER = logging.getLogger("bench")
@@ -86,21 +86,25 @@ def _measure_size(world: BenchWorld, n: int, work: Path, env: dict[str, str], pr
         bare = bare_extraction_seconds(world, range(0, n, 2), work)
         _say(f"round {r + 1}/{REPEATS}: pass over {n} new pages (fresh database)")
         profiled = {"profile": str(work / f"pass-{n}.prof")} if profile else {}
+        web = world.cpu_s
         full = run_child({"steps": [step | profiled]}, work, env, f"pass-{n}-{r}")
+        cpu = PassCPU(full.figures["steps"][0]["cpu_s"], full.helpers_cpu_s, full.server_cpu_s, world.cpu_s - web,
+                      os.cpu_count() or 1)
         _say(f"round {r + 1}/{REPEATS}: bare extraction, the other half")
         bare += bare_extraction_seconds(world, range(1, n, 2), work)
-        rounds.append((full, bare, step))
+        rounds.append((full, bare, step, cpu))
     fixed = _fixed_cost_rounds(world, rounds[0][2], n, work, env, flows)
     idle_first = min(i.figures["steps"][0]["seconds"] for i in fixed["idle"])
-    full = min((f for f, _, _ in rounds), key=lambda f: f.figures["steps"][0]["seconds"])
+    full, _, _, cpu = min(rounds, key=lambda r: r[0].figures["steps"][0]["seconds"])
     ran = full.figures["steps"][0]
-    figure = PassFigure(n, ran["seconds"], full.figures["process_s"], min(b for _, b, _ in rounds), idle_first,
-                        max(f.peak_tree_rss_mb for f, _, _ in rounds), max(f.peak_tree_pss_mb for f, _, _ in rounds),
-                        ran["counts"])
-    passes = ", ".join(f"{f.figures['steps'][0]['seconds']:.1f}" for f, _, _ in rounds)
-    bares = ", ".join(f"{b:.1f}" for _, b, _ in rounds)
+    figure = PassFigure(n, ran["seconds"], full.figures["process_s"], min(r[1] for r in rounds), idle_first,
+                        max(r[0].peak_tree_rss_mb for r in rounds), max(r[0].peak_tree_pss_mb for r in rounds),
+                        ran["counts"], cpu)
+    passes = ", ".join(f"{r[0].figures['steps'][0]['seconds']:.1f}" for r in rounds)
+    bares = ", ".join(f"{r[1]:.1f}" for r in rounds)
     _say(f"  {n} pages: pass {ran['seconds']:.1f} s (rounds {passes}), bare {figure.bare_s:.1f} s (rounds {bares}), "
-         f"idle {idle_first:.2f} s, peak RSS {figure.peak_rss_mb:.0f} MB, counts {ran['counts']}")
+         f"idle {idle_first:.2f} s, peak RSS {figure.peak_rss_mb:.0f} MB, {cpu.cores_busy(ran['seconds']):.1f} cores "
+         f"busy, counts {ran['counts']}")
     return figure, fixed
 
 

@@ -1,7 +1,9 @@
-"""Run a measured child process and sample the memory of its whole process tree while it runs.
+"""Run a measured child process and sample the memory and CPU of its whole process tree while it runs.
 
 ru_maxrss of children is the peak of the largest one, not of the tree; a pass is a main process
-plus its extraction workers, so the tree's resident memory is summed from /proc every few ms.
+plus its extraction workers, so the tree's resident memory is summed from /proc every few ms. The
+workers are the fork server's children, not the pass's, so no rusage counts them either: their CPU
+is read from /proc too, the last value seen before each exits.
 """
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ class ChildRun:
     wall_s: float
     peak_tree_rss_mb: float
     peak_tree_pss_mb: float
+    helpers_cpu_s: float = 0.0  # the child's descendants (a pass's fork server and extraction workers)
+    server_cpu_s: float = 0.0  # the bench's other processes (the Prefect server), until it is quiet again
 
 
 def descendants(pid: int) -> list[int]:
@@ -45,7 +49,8 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of one process so far (0 when it is gone)."""
     try:
         with open(f"/proc/{pid}/stat") as handle:
             fields = handle.read().rpartition(")")[2].split()
@@ -63,9 +68,9 @@ def settle(window: float = 0.25, quiet: float = 0.02, timeout: float = 20.0) -> 
     began = time.perf_counter()
     while time.perf_counter() - began < timeout:
         pids = [p for p in descendants(os.getpid()) if p != os.getpid()]
-        before = sum(_cpu_seconds(p) for p in pids)
+        before = sum(cpu_seconds(p) for p in pids)
         time.sleep(window)
-        if sum(_cpu_seconds(p) for p in pids) - before <= quiet:
+        if sum(cpu_seconds(p) for p in pids) - before <= quiet:
             break
     return time.perf_counter() - began
 
@@ -81,9 +86,9 @@ def _field_kb(path: str, name: str) -> int:
     return 0
 
 
-def tree_memory_mb(pid: int) -> tuple[float, float]:
-    """(RSS, PSS) of a process and all its descendants, in MB."""
-    pids = descendants(pid)
+def tree_memory_mb(pid: int, tree: list[int] | None = None) -> tuple[float, float]:
+    """(RSS, PSS) of a process and all its descendants (`tree`, when already listed), in MB."""
+    pids = tree if tree is not None else descendants(pid)
     rss = sum(_field_kb(f"/proc/{p}/status", "VmRSS:") for p in pids)
     pss = sum(_field_kb(f"/proc/{p}/smaps_rollup", "Pss:") for p in pids)
     return rss / 1024, pss / 1024
@@ -94,6 +99,9 @@ def run_child(spec: dict, workdir: Path, env: dict[str, str], label: str) -> Chi
     spec_path, out_path, log_path = (workdir / f"{label}.{ext}" for ext in ("spec.json", "out.json", "log"))
     spec_path.write_text(json.dumps(spec))
     peak = [0.0, 0.0]
+    helpers: dict[int, float] = {}  # the last CPU seen of each descendant of the child
+    bench = os.getpid()
+    others = {p: cpu_seconds(p) for p in descendants(bench) if p != bench}  # the Prefect server
     began = time.perf_counter()
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "bench.child", str(spec_path), str(out_path)],
@@ -103,8 +111,11 @@ def run_child(spec: dict, workdir: Path, env: dict[str, str], label: str) -> Chi
 
         def sample() -> None:
             while not done.is_set():
-                rss, pss = tree_memory_mb(proc.pid)
+                tree = descendants(proc.pid)
+                rss, pss = tree_memory_mb(proc.pid, tree)
                 peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
+                for pid in tree[1:]:
+                    helpers[pid] = max(helpers.get(pid, 0.0), cpu_seconds(pid))
                 done.wait(SAMPLE_SECONDS)
 
         sampler = threading.Thread(target=sample, name=f"rss-{label}", daemon=True)
@@ -114,7 +125,8 @@ def run_child(spec: dict, workdir: Path, env: dict[str, str], label: str) -> Chi
         sampler.join()
     wall = time.perf_counter() - began
     settle()
+    server_cpu = sum(cpu_seconds(p) - before for p, before in others.items())
     if code != 0 or not out_path.exists():
         tail = log_path.read_text(errors="replace")[-3000:]
         raise RuntimeError(f"bench child {label} exited with {code}:\n{tail}")
-    return ChildRun(json.loads(out_path.read_text()), wall, peak[0], peak[1])
+    return ChildRun(json.loads(out_path.read_text()), wall, peak[0], peak[1], sum(helpers.values()), server_cpu)

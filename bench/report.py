@@ -19,6 +19,25 @@ F1_TARGET = 0.95
 
 
 @dataclass(frozen=True)
+class PassCPU:
+    """CPU seconds one pass cost, by process, on a machine of `cores` cores."""
+
+    main_s: float  # the pass's own process while the pass ran: event loop, deciding, DuckDB
+    extraction_s: float  # its fork server and extraction workers
+    server_s: float  # the Prefect server, until it was quiet again
+    web_s: float  # the bench's web servers answering the feeds and pages
+    cores: int
+
+    @property
+    def total_s(self) -> float:
+        return self.main_s + self.extraction_s + self.server_s + self.web_s
+
+    def cores_busy(self, seconds: float) -> float:
+        """How many cores the pass kept busy, on average, over its `seconds`."""
+        return self.total_s / seconds if seconds else 0.0
+
+
+@dataclass(frozen=True)
 class PassFigure:
     """One monitor pass over `pages` new pages on a fresh database, in a fresh process."""
 
@@ -30,6 +49,7 @@ class PassFigure:
     peak_rss_mb: float  # the process tree: the pass and its extraction workers
     peak_pss_mb: float
     counts: dict
+    cpu: PassCPU | None = None
 
     @property
     def marginal_ratio(self) -> float:
@@ -107,6 +127,7 @@ class BenchResults:
                            f"| {p.marginal_ratio:.3f} | {p.peak_rss_mb:.0f} | {p.peak_pss_mb:.0f} | {p.process_s:.1f} "
                            f"| {c.get('new', 0)} / {c.get('duplicates', 0)} / {c.get('irrelevant', 0)} "
                            f"/ {c.get('errors', 0)} |")
+        out += self._cpu_markdown()
         if self.empty_flow_s:
             out += ["", "## Fixed cost: where Prefect's start-up goes", "", "| step | seconds |", "|---|---|",
                     f"| start the local Prefect server until /health answers | {self.server_start_s:.2f} |",
@@ -198,6 +219,35 @@ class BenchResults:
         if self.notes:
             out += ["", "## Notes", ""] + [f"- {n}" for n in self.notes]
         return "\n".join(out) + "\n"
+
+
+    def _cpu_markdown(self) -> list[str]:
+        """Where a pass's CPU goes, and the marginal ratio that CPU alone would allow on this machine."""
+        measured = [p for p in self.passes if p.cpu is not None]
+        if not measured:
+            return []
+        out = ["", "## Where a pass's CPU goes (the fastest pass of each size)", "",
+               "| pages | pass s | the pass's process s | fork server and extraction workers s | Prefect server s "
+               "| the bench's web servers s | total CPU s | cores busy | CPU ms per page "
+               "| bare extraction ms per page |", "|---|---|---|---|---|---|---|---|---|---|"]
+        for p in measured:
+            c = p.cpu
+            out.append(f"| {p.pages} | {p.seconds:.1f} | {c.main_s:.1f} | {c.extraction_s:.1f} | {c.server_s:.1f} "
+                       f"| {c.web_s:.1f} | {c.total_s:.1f} | {c.cores_busy(p.seconds):.2f} of {c.cores} "
+                       f"| {1000 * c.total_s / p.pages:.1f} | {1000 * p.bare_s / p.pages:.1f} |")
+        p = measured[0]
+        c = p.cpu
+        floor = c.total_s / c.cores / p.bare_s
+        out += ["", f"The {p.pages}-page pass kept {c.cores_busy(p.seconds):.2f} of the machine's {c.cores} cores "
+                f"busy from its start to its end, so its time follows the CPU it spends: "
+                f"{1000 * c.total_s / p.pages:.1f} ms a page ({1000 * c.extraction_s / p.pages:.1f} in extraction "
+                f"processes, {1000 * c.main_s / p.pages:.1f} in the pass's own process, "
+                f"{1000 * (c.server_s + c.web_s) / p.pages:.1f} in Prefect's server and the web servers), against "
+                f"{1000 * p.bare_s / p.pages:.1f} ms a page of bare extraction on one core. Spread without a gap "
+                f"over {c.cores} cores, that CPU alone would take {floor:.2f}× the bare extraction's time: the floor "
+                f"under the pass's ratio ({p.seconds / p.bare_s:.2f}, before the idle pass is subtracted) that "
+                f"only spending less CPU can lower."]
+        return out
 
 
 def _met(ok: bool | None) -> str:

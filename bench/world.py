@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +33,7 @@ class BenchWorld:
         self._servers: list[ThreadingHTTPServer] = []
         self._threads: list[threading.Thread] = []
         self.requests = {"feed": 0, "not_modified": 0, "page": 0}
+        self.cpu_s = 0.0  # CPU spent answering requests: the web's share of the cores a pass runs on
         self._lock = threading.Lock()
 
     def __enter__(self) -> BenchWorld:
@@ -82,6 +84,10 @@ class BenchWorld:
         with self._lock:
             self.requests[what] += 1
 
+    def spent(self, seconds: float) -> None:
+        with self._lock:
+            self.cpu_s += seconds
+
     def write_watch(self, folder: Path, upto: int, name: str = "bench") -> Path:
         """A watch config (and its seed) for the first `upto` pages; return the config path."""
         folder.mkdir(parents=True, exist_ok=True)
@@ -100,6 +106,14 @@ def _handler(world: BenchWorld, site: int) -> type[BaseHTTPRequestHandler]:
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
             pass
+
+        def handle_one_request(self) -> None:
+            # Reading the request and answering it; a thread waiting for the next request spends none.
+            began = time.thread_time()
+            try:
+                super().handle_one_request()
+            finally:
+                world.spent(time.thread_time() - began)
 
         def do_GET(self) -> None:  # noqa: N802 - the base class's name
             parts = urlsplit(self.path)

@@ -16,8 +16,8 @@ from bench.__main__ import main
 from bench.corpus import BenchmarkPage, corpus_f1, page_copy
 from bench.extraction import bare_extraction_seconds
 from bench.micro import BatchWriteFigure, batch_write_vs_archive, lookup_vs_archive, write_throughput
-from bench.procs import tree_memory_mb
-from bench.report import BenchResults, PassFigure
+from bench.procs import run_child, tree_memory_mb
+from bench.report import BenchResults, PassCPU, PassFigure
 from bench.world import BenchWorld
 
 ARTICLE = ("Geneva officials met on Monday to discuss the report. The high commissioner said access "
@@ -76,6 +76,23 @@ def test_tree_memory_counts_this_process() -> None:
     assert rss > 10 and pss > 0
 
 
+def test_a_measured_pass_counts_the_cpu_of_its_process_its_workers_the_server_and_the_web(
+        prefect_api, tmp_path: Path) -> None:
+    with BenchWorld([PAGE], sites=2) as world:
+        config = world.write_watch(tmp_path / "watch", upto=4)
+        web = world.cpu_s
+        run = run_child({"steps": [{"kind": "pass", "config": str(config), "db": str(tmp_path / "w.duckdb")}]},
+                        tmp_path, dict(os.environ), "pass")
+        web = world.cpu_s - web
+    step = run.figures["steps"][0]
+    assert step["counts"]["pages_fetched"] == 4 and step["cpu_s"] > 0
+    # The workers are the fork server's children, not the pass's; the fork server alone imports
+    # trafilatura and lxml, far more than this much CPU.
+    assert run.helpers_cpu_s > 0.05
+    assert run.server_cpu_s > 0  # the session's Prefect server recorded the flow run
+    assert web > 0  # two feeds, four pages and their robots.txt were answered
+
+
 def test_lookup_and_write_micro_benchmarks_run_on_small_archives(tmp_path: Path) -> None:
     figures = lookup_vs_archive(tmp_path / "lookup.duckdb", [200, 400], probes=20, repeats=1)
     assert [f.stored for f in figures] == [200, 400]
@@ -122,6 +139,19 @@ def test_report_lists_every_target_and_marks_misses() -> None:
     assert "all-304 pass ≤ 1.5 × empty flow run (first flow of a process) | 1.20 | yes" in text
     results.batch_writes = [BatchWriteFigure(10_000, 128, 60.0, 60.0), BatchWriteFigure(100_000, 128, 90.0, 640.0)]
     assert "| 100,000 | 640 | 90 | 1.5x |" in results.markdown()
+
+
+def test_report_says_where_a_passs_cpu_goes_and_the_floor_it_sets() -> None:
+    results = BenchResults(machine="test")
+    assert "CPU goes" not in results.markdown()
+    results.passes = [PassFigure(1000, 8.0, 9.0, 16.0, 0.25, 500.0, 400.0, {"new": 3},
+                                 PassCPU(main_s=5.0, extraction_s=8.5, server_s=1.0, web_s=0.5, cores=2))]
+    text = results.markdown()
+    assert "| 1000 | 8.0 | 5.0 | 8.5 | 1.0 | 0.5 | 15.0 | 1.88 of 2 | 15.0 | 16.0 |" in text
+    assert "The 1000-page pass kept 1.88 of the machine's 2 cores busy" in text
+    assert "15.0 ms a page (8.5 in extraction processes, 5.0 in the pass's own process, 1.5 in Prefect's" in text
+    assert "that CPU alone would take 0.47× the bare extraction's time" in text
+    assert "(0.50, before the idle pass is subtracted)" in text
 
 
 def test_bench_without_shared_exits_2_with_a_message(tmp_path: Path, capsys) -> None:
