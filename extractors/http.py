@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import ssl
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -134,9 +135,13 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-def _guarded_transport(allow_private: AllowPrivate) -> httpx.AsyncHTTPTransport:
-    """An httpx transport whose connections are opened by the SSRF-guarded network backend."""
-    transport = httpx.AsyncHTTPTransport(retries=0, trust_env=False, verify=_tls_context())
+def _guarded_transport(allow_private: AllowPrivate, tls: bool = True) -> httpx.AsyncHTTPTransport:
+    """An httpx transport whose connections are opened by the SSRF-guarded network backend.
+
+    Only a pool for https (`tls`) takes the verifying context; a plain-http pool never speaks TLS
+    (pools are per scheme, host and port) and gets one that holds no CA, so it could verify nothing.
+    """
+    transport = httpx.AsyncHTTPTransport(retries=0, trust_env=False, verify=_tls_context() if tls else _no_tls())
     # The pool's network backend is where connections are opened: resolve and check there, so a
     # DNS answer that changes between check and connect (rebinding) cannot reach a private address.
     pool = transport._pool  # noqa: SLF001 (httpx 0.28 offers no public hook for the network backend)
@@ -169,7 +174,7 @@ class _PerHostTransport(httpx.AsyncBaseTransport):
         key = (request.url.raw_scheme, request.url.raw_host, request.url.port)
         pool = self._pools.get(key)
         if pool is None:
-            pool = self._pools[key] = _guarded_transport(self._allow)
+            pool = self._pools[key] = _guarded_transport(self._allow, tls=request.url.scheme == "https")
         return await pool.handle_async_request(request)
 
     async def aclose(self) -> None:
@@ -182,12 +187,15 @@ _TLS_LOCK = threading.Lock()
 _TLS: Future[ssl.SSLContext] | None = None
 
 
-def prepare_tls_context() -> None:
-    """Start building the process's TLS context on a thread, to be ready when the first pool needs it.
+def prepare_tls_context(urls: Iterable[str] | None = None) -> None:
+    """Start building the process's TLS context on a thread, to be ready when the first https pool needs it.
 
-    Building it loads the CA bundle, about 20 ms in OpenSSL with the GIL released, so a pass starts
-    it before its first database session and pays for it on another core.
+    Building it loads the CA bundle, about 20-40 ms of CPU in OpenSSL with the GIL released, so a pass
+    starts it before its first database session and pays for it on another core. Given `urls`, only
+    when one of them is https: a pass over plain-http feeds loads no CA bundle unless a page needs it.
     """
+    if urls is not None and not any(urlsplit(url).scheme.lower() == "https" for url in urls):
+        return
     future, mine = _claim_tls()
     if mine:
         threading.Thread(target=_build_tls, args=(future,), name="newswatch-tls", daemon=True).start()
@@ -199,6 +207,12 @@ def _tls_context() -> ssl.SSLContext:
     if mine:
         _build_tls(future)
     return future.result()
+
+
+@functools.cache
+def _no_tls() -> ssl.SSLContext:
+    """The context of plain-http pools: no CA loaded, so a handshake through it could only fail."""
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
 def _claim_tls() -> tuple[Future[ssl.SSLContext], bool]:
@@ -232,7 +246,7 @@ class Fetcher:
             transport=_PerHostTransport(s.allow_private_hosts),
             follow_redirects=False,
             trust_env=False,  # a proxy from the environment would bypass the address check
-            # No `verify`: with a transport given httpx never uses it; each pool takes _tls_context().
+            # No `verify`: with a transport given httpx never uses it; each https pool takes _tls_context().
             timeout=httpx.Timeout(s.deadline, connect=s.connect_timeout),
             headers={"User-Agent": s.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
         )

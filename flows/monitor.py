@@ -123,7 +123,7 @@ class PassStart:
 
 def begin_pass(watch: WatchConfig, db_path: Path) -> PassStart:
     """Open the file once: record the run's start, store new seeds, read what we know of each source."""
-    prepare_tls_context()  # the CA bundle loads on another core while the file opens
+    prepare_tls_context(f.url for f in watch.feeds)  # an https feed's CA bundle loads on another core while the file opens
     warehouse = Warehouse(db_path, migrate_now=False)
     with warehouse.session():
         run_id = warehouse.start_run(watch.name)
@@ -256,6 +256,7 @@ async def _monitor_pass(watch, start: PassStart, show_progress: bool, started: f
                 entries = [e for p in polls for e in p.entries]
                 counts.entries = len(entries)
                 candidates = pipeline.fresh_candidates(watch, entries, warehouse)
+                prepare_tls_context(c.url for c in candidates)  # https pages of plain-http feeds
                 if candidates:
                     task_runs += await _process(watch, warehouse, run_id, fetcher, candidates, counts, progress)
     except BaseException:
