@@ -40,8 +40,7 @@ class DestinationHistory:
 def _has_ledger(con: duckdb.DuckDBPyConnection) -> bool:
     # A reader may open a warehouse written before the ledger's migration; it then has no history yet.
     return con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() "
-        "AND table_name = $name", {"name": LEDGER_TABLE}
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = $name", {"name": LEDGER_TABLE}
     ).fetchone()[0] > 0
 
 

@@ -186,8 +186,7 @@ def upgrade_bands(con: duckdb.DuckDBPyConnection, batch_size: int = BAND_UPGRADE
 
 def _fingerprint_state(con: duckdb.DuckDBPyConnection) -> tuple[int, int | None, int] | None:
     exists = con.execute(  # duckdb_tables(): a third of what information_schema costs
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND table_name = 'fingerprint_state'"
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'fingerprint_state'"
     ).fetchone()[0]
     if not exists:  # migrations of another directory, without 0003
         return None

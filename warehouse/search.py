@@ -63,8 +63,7 @@ def has_search_index(con: duckdb.DuckDBPyConnection) -> bool:
     17 ms a call where this costs under 1 ms).
     """
     return bool(con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name = 'fts_main_article' AND table_name = 'stats'"
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'fts_main_article' AND table_name = 'stats'"
     ).fetchone()[0])
 
 
