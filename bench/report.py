@@ -220,7 +220,6 @@ class BenchResults:
             out += ["", "## Notes", ""] + [f"- {n}" for n in self.notes]
         return "\n".join(out) + "\n"
 
-
     def _cpu_markdown(self) -> list[str]:
         """Where a pass's CPU goes, and the marginal ratio that CPU alone would allow on this machine."""
         measured = [p for p in self.passes if p.cpu is not None]

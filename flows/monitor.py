@@ -123,7 +123,7 @@ class PassStart:
 
 def begin_pass(watch: WatchConfig, db_path: Path) -> PassStart:
     """Open the file once: record the run's start, store new seeds, read what we know of each source."""
-    prepare_tls_context(f.url for f in watch.feeds)  # an https feed's CA bundle loads on another core while the file opens
+    prepare_tls_context(f.url for f in watch.feeds)  # for https feeds, loads on another core while the file opens
     warehouse = Warehouse(db_path, migrate_now=False)
     with warehouse.session():
         run_id = warehouse.start_run(watch.name)
