@@ -167,7 +167,7 @@ class _PerHostTransport(httpx.AsyncBaseTransport):
         self._pools: dict[tuple[bytes, bytes, int | None], httpx.AsyncHTTPTransport] = {}
         # An httpcore that cannot take the guard fails here, not mid-pass. The probe's context holds
         # no CA (it could verify nothing): loading the bundle is left to the first real pool.
-        probe = httpx.AsyncHTTPTransport(verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
+        probe = httpx.AsyncHTTPTransport(verify=_no_tls())
         _check_guardable(probe._pool)  # noqa: SLF001
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
