@@ -103,12 +103,14 @@ async def pages_task(stage: PageStage, start: int, stop: int, first: int, last: 
         # LOOKAHEAD batches ahead are fetched and extracted while this one is decided, so the
         # extraction workers never wait for a batch (or task) boundary.
         stage.fetch_through(index + LOOKAHEAD - 1)
+        stage.warehouse.prepare_session()  # the batch's DuckDB starts while its pages arrive
         fetched = await stage.ahead.popleft()
         stage.fetch_through(index + LOOKAHEAD)
         batch_counts = await asyncio.to_thread(pipeline.decide_and_store, stage.watch, stage.warehouse,
                                                stage.decider, stage.run_id, fetched, stage.claimed)
         stage.counts.add(batch_counts)
         stage.progress.advance(len(fetched))
+        stage.warehouse.prepare_session()  # for the next batch, or the pass's last session
 
 
 @dataclass(frozen=True)
@@ -236,6 +238,7 @@ async def _monitor_pass(watch, start: PassStart, show_progress: bool, started: f
     counts = pipeline.PassCounts()
     task_runs = 0
     progress = PassProgress(enabled=show_progress)
+    warehouse.prepare_session()  # the next session's DuckDB starts while the sources are polled
     try:
         now = datetime.now(timezone.utc)
         deferred = [s for s in sources if pipeline.is_deferred(states.get(s.url), now)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import asdict, fields
 from datetime import datetime, timezone
@@ -20,7 +21,7 @@ import pyarrow as pa
 from dedup.types import Document, Fingerprint
 from extractors.types import PollResult, SourceState
 from warehouse.arrow import insert_arrow, insert_bands, registered, string_table, value_table
-from warehouse.connection import open_writer
+from warehouse.connection import close_writer, new_instance, open_writer
 from warehouse.errors import WarehouseError
 from warehouse.records import ArticleRecord, ArticleRef, RunCounts, StoredArticle
 from warehouse.schema import upgrade_bands
@@ -87,6 +88,13 @@ def _stored(row: tuple) -> StoredArticle:
     return StoredArticle(*row)
 
 
+def _make_instance(future: Future) -> None:
+    try:
+        future.set_result(new_instance())
+    except BaseException as exc:  # raised again by whoever takes it
+        future.set_exception(exc)
+
+
 class Warehouse:
     """The monitor's writer: one method per step, each a short transaction on a freshly opened file."""
 
@@ -95,11 +103,33 @@ class Warehouse:
         self.wait_seconds = wait_seconds
         self._migrated = False
         self._local = threading.local()  # the connection of an open session, per thread
+        self._spare: Future[duckdb.DuckDBPyConnection] | None = None  # a DuckDB for the next session
+        self._spare_lock = threading.Lock()
         if migrate_now:  # migrate once, up front; otherwise on the first open
-            self._open().close()
+            close_writer(self._open())
+
+    def prepare_session(self) -> None:
+        """Start the DuckDB of the next session on another thread (about 11 ms of CPU), so that
+        opening the file then costs only the attaching. Touches no file: readers are not held up."""
+        with self._spare_lock:
+            if self._spare is not None:
+                return
+            self._spare = spare = Future()
+        threading.Thread(target=_make_instance, args=(spare,), name="newswatch-duckdb", daemon=False).start()
+
+    def _instance(self) -> duckdb.DuckDBPyConnection:
+        with self._spare_lock:
+            spare, self._spare = self._spare, None
+        if spare is not None:
+            try:
+                return spare.result()
+            except Exception:  # starting it failed there: fail here, or not, with the caller
+                LOGGER.debug("the prepared DuckDB failed to start", exc_info=True)
+        return new_instance()
 
     def _open(self) -> duckdb.DuckDBPyConnection:
-        con = open_writer(self.path, wait_seconds=self.wait_seconds, migrate_schema=not self._migrated)
+        con = open_writer(self.path, wait_seconds=self.wait_seconds, migrate_schema=not self._migrated,
+                          instance=self._instance())
         if not self._migrated:
             try:  # bands of an older fingerprint version would never match new ones: recompute them first
                 upgrade_bands(con)
@@ -127,7 +157,7 @@ class Warehouse:
             yield self
         finally:
             con, self._local.con = self._local.con, None
-            con.close()
+            close_writer(con)
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -144,7 +174,7 @@ class Warehouse:
             con.execute("COMMIT")
         finally:
             if held is None:
-                con.close()
+                close_writer(con)
 
     # -- sources -----------------------------------------------------------------------------
 
@@ -183,34 +213,44 @@ class Warehouse:
             "retry_after": [_utc(r.retry_after) for r in polls],
         }
         with self.transaction() as con, value_table(con, "poll_batch", _POLL_SCHEMA, batch):
+            # An UPDATE of the known sources, then an INSERT of new ones only if there are any: a
+            # third of what `INSERT ... ON CONFLICT DO UPDATE` cost, and a cheaper checkpoint.
             # A 304 is a success that carries no validators: keep the ones we had.
-            con.execute(
+            updated = con.execute(
                 """
-                INSERT INTO source AS s (watch, url, name, last_status, last_error, http_status, last_checked_at,
-                                         last_success_at, consecutive_failures, entries_seen, etag, last_modified,
-                                         retry_after)
-                SELECT watch, url, name, last_status, last_error, http_status, last_checked_at,
-                       CASE WHEN last_status = 'error' THEN NULL ELSE last_checked_at END,
-                       CASE WHEN last_status = 'error' THEN 1 ELSE 0 END,
-                       entries, etag, last_modified, retry_after
-                FROM poll_batch
-                ON CONFLICT (watch, url) DO UPDATE SET
-                    name = coalesce(excluded.name, s.name),
-                    last_status = excluded.last_status,
-                    last_error = excluded.last_error,
-                    http_status = coalesce(excluded.http_status, s.http_status),
-                    last_checked_at = excluded.last_checked_at,
-                    last_success_at = coalesce(excluded.last_success_at, s.last_success_at),
-                    consecutive_failures = CASE WHEN excluded.last_status = 'error'
+                UPDATE source AS s SET
+                    name = coalesce(p.name, s.name),
+                    last_status = p.last_status,
+                    last_error = p.last_error,
+                    http_status = coalesce(p.http_status, s.http_status),
+                    last_checked_at = p.last_checked_at,
+                    last_success_at = CASE WHEN p.last_status = 'error' THEN s.last_success_at
+                                           ELSE p.last_checked_at END,
+                    consecutive_failures = CASE WHEN p.last_status = 'error'
                                                 THEN s.consecutive_failures + 1 ELSE 0 END,
-                    entries_seen = s.entries_seen + excluded.entries_seen,
-                    etag = CASE WHEN excluded.last_status = 'ok' THEN excluded.etag
-                                ELSE coalesce(excluded.etag, s.etag) END,
-                    last_modified = CASE WHEN excluded.last_status = 'ok' THEN excluded.last_modified
-                                         ELSE coalesce(excluded.last_modified, s.last_modified) END,
-                    retry_after = excluded.retry_after
+                    entries_seen = s.entries_seen + p.entries,
+                    etag = CASE WHEN p.last_status = 'ok' THEN p.etag ELSE coalesce(p.etag, s.etag) END,
+                    last_modified = CASE WHEN p.last_status = 'ok' THEN p.last_modified
+                                         ELSE coalesce(p.last_modified, s.last_modified) END,
+                    retry_after = p.retry_after
+                FROM poll_batch AS p
+                WHERE s.watch = p.watch AND s.url = p.url
                 """
-            )
+            ).fetchone()[0]
+            if updated < len(polls):
+                con.execute(
+                    """
+                    INSERT INTO source (watch, url, name, last_status, last_error, http_status, last_checked_at,
+                                        last_success_at, consecutive_failures, entries_seen, etag, last_modified,
+                                        retry_after)
+                    SELECT watch, url, name, last_status, last_error, http_status, last_checked_at,
+                           CASE WHEN last_status = 'error' THEN NULL ELSE last_checked_at END,
+                           CASE WHEN last_status = 'error' THEN 1 ELSE 0 END,
+                           entries, etag, last_modified, retry_after
+                    FROM poll_batch AS p
+                    WHERE NOT EXISTS (SELECT 1 FROM source AS s WHERE s.watch = p.watch AND s.url = p.url)
+                    """
+                )
 
     # -- lookups -----------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Opening the warehouse: missing files and files locked by another process."""
+"""Opening the warehouse: missing files, files locked by another process, sessions that let go at once."""
 from __future__ import annotations
 
 import subprocess
@@ -9,6 +9,8 @@ import pytest
 
 from warehouse.connection import open_reader, open_writer
 from warehouse.errors import WarehouseBusyError, WarehouseNotFound
+from warehouse.records import RunCounts
+from warehouse.store import Warehouse
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -54,3 +56,57 @@ def test_a_reader_gives_up_on_a_file_held_by_a_writer_and_names_the_holder(db_pa
         holder.wait(timeout=30)
         holder.stdout.close()
     open_reader(db_path, wait_seconds=0.5).close()  # free again once the writer let go
+
+
+WRITE_AT_ONCE = """
+import sys
+from pathlib import Path
+from warehouse.connection import open_writer
+con = open_writer(Path(sys.argv[1]), wait_seconds=0)
+con.execute("INSERT INTO run (watch, started_at, status) VALUES ('other', now(), 'completed')")
+con.close()
+"""
+
+
+@pytest.mark.parametrize("prepared", [True, False])
+def test_a_session_leaves_one_file_that_another_process_can_write_at_once(db_path: Path, prepared: bool) -> None:
+    warehouse = Warehouse(db_path)
+    if prepared:
+        warehouse.prepare_session()  # starts a DuckDB for the session, touching no file
+        open_reader(db_path, wait_seconds=0).close()
+    run_id = warehouse.start_run("watch")
+    with warehouse.session():
+        warehouse.finish_run(run_id, RunCounts(sources_ok=2))
+    assert not db_path.with_name(db_path.name + ".wal").exists()
+    other = subprocess.run([sys.executable, "-c", WRITE_AT_ONCE, str(db_path)], cwd=REPO, capture_output=True,
+                           text=True, timeout=60)
+    assert other.returncode == 0, other.stderr
+    with open_reader(db_path) as con:
+        assert con.execute("SELECT watch, status, sources_ok FROM run ORDER BY id").fetchall() == [
+            ("watch", "completed", 2), ("other", "completed", 0)]
+
+
+SESSION_ON_A_DAEMON_THREAD = """
+import sys, threading
+from pathlib import Path
+from warehouse.store import Warehouse
+warehouse = Warehouse(Path(sys.argv[1]))
+def end():
+    warehouse.prepare_session()
+    with warehouse.session():
+        warehouse.start_run("watch")
+thread = threading.Thread(target=end, daemon=True)  # as a pass's last session runs
+thread.start()
+thread.join()
+"""
+
+
+def test_a_process_exits_cleanly_right_after_a_session_on_a_daemon_thread(db_path: Path) -> None:
+    # The session's DuckDB closes on a thread of its own; were that thread a daemon (as threads
+    # started from a daemon are by default), exiting could stop it inside DuckDB and abort.
+    for _ in range(5):
+        ran = subprocess.run([sys.executable, "-c", SESSION_ON_A_DAEMON_THREAD, str(db_path)], cwd=REPO,
+                             capture_output=True, text=True, timeout=60)
+        assert ran.returncode == 0, ran.stderr
+    with open_reader(db_path) as con:
+        assert con.execute("SELECT count(*) FROM run").fetchone()[0] == 5

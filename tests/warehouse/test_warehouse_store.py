@@ -262,3 +262,25 @@ def test_naive_times_are_stored_as_utc(warehouse: Warehouse, db_path: Path) -> N
     con.close()
     assert published == datetime(2022, 8, 31, 23, 0, tzinfo=timezone.utc)
     assert seen == SEEN_AT
+
+
+def test_one_record_of_polls_updates_known_sources_and_adds_new_ones(warehouse: Warehouse, db_path: Path) -> None:
+    known, new = "https://known.example/rss", "https://new.example/rss"
+    t0 = datetime(2022, 9, 1, tzinfo=timezone.utc)
+    warehouse.record_polls(WATCH, [_poll(known, "ok", etag='"k1"', http_status=200)], t0)
+    warehouse.record_polls("other-watch", [_poll(known, "ok", etag='"other"', http_status=200)], t0)
+
+    warehouse.record_polls(WATCH, [_poll(known, "not_modified", http_status=304),
+                                   _poll(new, "error", error="HTTP 500", http_status=500)], t0 + timedelta(hours=1))
+
+    states = warehouse.source_states(WATCH, [known, new])
+    assert states == {known: SourceState(etag='"k1"'), new: SourceState(consecutive_failures=1)}
+    assert warehouse.source_states("other-watch", [known])[known] == SourceState(etag='"other"')
+    with open_reader(db_path) as con:
+        rows = con.execute("SELECT watch, url, last_status, http_status, last_checked_at FROM sources "
+                           "ORDER BY watch, url").fetchall()
+    assert rows == [
+        (WATCH, known, "not_modified", 304, t0 + timedelta(hours=1)),
+        (WATCH, new, "error", 500, t0 + timedelta(hours=1)),
+        ("other-watch", known, "ok", 200, t0),
+    ]
