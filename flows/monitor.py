@@ -127,7 +127,7 @@ def begin_pass(watch: WatchConfig, db_path: Path) -> PassStart:
     """Open the file once: record the run's start, store new seeds, read what we know of each source."""
     prepare_tls_context(f.url for f in watch.feeds)  # for https feeds, loads on another core while the file opens
     warehouse = Warehouse(db_path, migrate_now=False)
-    with warehouse.session():
+    with warehouse.session(keep_duckdb=True):  # its DuckDB serves the pass's next session
         run_id = warehouse.start_run(watch.name)
         try:
             pipeline.store_seeds(watch, warehouse)

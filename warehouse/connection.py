@@ -22,8 +22,9 @@ from warehouse.schema import migrate
 
 LOGGER = logging.getLogger(__name__)
 
-# DuckDB names the process holding the lock: 'Conflicting lock is held in /usr/bin/python3 (PID 4016)'.
-_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<holder>.*?)(?:\. See also|$)")
+# DuckDB names the process holding the lock: 'Conflicting lock is held in /usr/bin/python3 (PID 4016)',
+# then, for a connection, '. See also ...' and for an ATTACH, '. However, you would be able to ...'.
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<holder>.*?\(PID \d+\)|.*?(?=\. See also|$))")
 _FIRST_BACKOFF = 0.02
 _MAX_BACKOFF = 0.25
 
@@ -117,15 +118,18 @@ def open_writer(path: Path, wait_seconds: float = 30.0, migrate_schema: bool = T
         raise
 
 
-def close_writer(con: duckdb.DuckDBPyConnection) -> None:
+def close_writer(con: duckdb.DuckDBPyConnection, keep: bool = False) -> None:
     """End a writer's session: detach the file, which checkpoints it and lets go of its lock, then
-    close the in-memory DuckDB on another thread (2-4 ms that nobody needs to wait for)."""
+    close the in-memory DuckDB on another thread (2-4 ms that nobody needs to wait for), unless the
+    caller `keep`s it for another session."""
     try:
         con.execute("USE memory")
         con.execute(f"DETACH {WRITER_ALIAS}")
     except BaseException:
         con.close()
         raise
+    if keep:
+        return
     # Not a daemon, even when started from one: the interpreter waits for it at exit, so it never
     # stops a thread that is inside DuckDB (which aborts the process).
     threading.Thread(target=con.close, name="newswatch-duckdb-close", daemon=False).start()

@@ -143,11 +143,13 @@ class Warehouse:
         return con
 
     @contextmanager
-    def session(self) -> Iterator[Warehouse]:
+    def session(self, keep_duckdb: bool = False) -> Iterator[Warehouse]:
         """Keep the file open for several steps (each still its own transaction), then close it.
 
         Opening and closing costs tens of milliseconds, so a pass groups the steps between two
         network waits in one session; it never holds one across a network wait, so readers get in.
+        With `keep_duckdb`, the session's DuckDB (the file detached from it) serves the next session,
+        as `prepare_session` would: for a short session, whose writes leave it little memory.
         """
         if getattr(self._local, "con", None) is not None:  # nested: the outer session closes
             yield self
@@ -157,7 +159,18 @@ class Warehouse:
             yield self
         finally:
             con, self._local.con = self._local.con, None
-            close_writer(con)
+            with self._spare_lock:
+                keep = keep_duckdb and self._spare is None
+                if keep:
+                    self._spare = spare = Future()
+            try:
+                close_writer(con, keep=keep)
+            except BaseException as exc:
+                if keep:  # the next session starts a DuckDB of its own
+                    spare.set_exception(exc)
+                raise
+            if keep:
+                spare.set_result(con)
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -68,22 +68,29 @@ con.close()
 """
 
 
-@pytest.mark.parametrize("prepared", [True, False])
-def test_a_session_leaves_one_file_that_another_process_can_write_at_once(db_path: Path, prepared: bool) -> None:
-    warehouse = Warehouse(db_path)
-    if prepared:
-        warehouse.prepare_session()  # starts a DuckDB for the session, touching no file
-        open_reader(db_path, wait_seconds=0).close()
-    run_id = warehouse.start_run("watch")
-    with warehouse.session():
-        warehouse.finish_run(run_id, RunCounts(sources_ok=2))
-    assert not db_path.with_name(db_path.name + ".wal").exists()
+def _write_from_another_process(db_path: Path) -> None:
     other = subprocess.run([sys.executable, "-c", WRITE_AT_ONCE, str(db_path)], cwd=REPO, capture_output=True,
                            text=True, timeout=60)
     assert other.returncode == 0, other.stderr
+
+
+@pytest.mark.parametrize("duckdb", ["its own", "prepared", "kept from the session before"])
+def test_a_session_leaves_one_file_that_another_process_can_write_at_once(db_path: Path, duckdb: str) -> None:
+    warehouse = Warehouse(db_path)
+    if duckdb == "prepared":
+        warehouse.prepare_session()  # starts a DuckDB for the session, touching no file
+        open_reader(db_path, wait_seconds=0).close()
+    with warehouse.session(keep_duckdb=duckdb == "kept from the session before"):
+        run_id = warehouse.start_run("watch")
+    assert not db_path.with_name(db_path.name + ".wal").exists()
+    _write_from_another_process(db_path)  # the DuckDB kept or not, the file is let go
+    with warehouse.session():
+        warehouse.finish_run(run_id, RunCounts(sources_ok=2))
+    assert not db_path.with_name(db_path.name + ".wal").exists()
+    _write_from_another_process(db_path)
     with open_reader(db_path) as con:
         assert con.execute("SELECT watch, status, sources_ok FROM run ORDER BY id").fetchall() == [
-            ("watch", "completed", 2), ("other", "completed", 0)]
+            ("watch", "completed", 2), ("other", "completed", 0), ("other", "completed", 0)]
 
 
 SESSION_ON_A_DAEMON_THREAD = """
@@ -110,3 +117,32 @@ def test_a_process_exits_cleanly_right_after_a_session_on_a_daemon_thread(db_pat
         assert ran.returncode == 0, ran.stderr
     with open_reader(db_path) as con:
         assert con.execute("SELECT count(*) FROM run").fetchone()[0] == 5
+
+
+HOLD_READ = """
+import sys
+from pathlib import Path
+from warehouse.connection import open_reader
+con = open_reader(Path(sys.argv[1]))
+print("reading", flush=True)
+sys.stdin.read()
+con.close()
+"""
+
+
+def test_a_writer_gives_up_on_a_file_held_by_a_reader_and_names_the_holder(db_path: Path) -> None:
+    open_writer(db_path).close()
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_READ, str(db_path)], cwd=REPO, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "reading"
+        with pytest.raises(WarehouseBusyError) as caught:
+            open_writer(db_path, wait_seconds=0.3)
+        message = str(caught.value)
+        assert message.startswith(f"the warehouse {db_path} is locked by ")
+        assert message.endswith(f"(PID {holder.pid}); gave up after 0.3 s waiting to write it")
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+        holder.stdout.close()
+    open_writer(db_path, wait_seconds=0.3).close()
