@@ -29,14 +29,22 @@ _FIRST_BACKOFF = 0.02
 _MAX_BACKOFF = 0.25
 
 
+def _held_in_this_process(exc: BaseException) -> bool:
+    # Another session of this process has the file attached (a pass's deciding thread, say).
+    return isinstance(exc, duckdb.BinderException) and "Unique file handle conflict" in str(exc)
+
+
 def is_lock_conflict(exc: BaseException) -> bool:
-    """True when a DuckDB error says another process holds the file's lock."""
+    """True when a DuckDB error says another process, or another session of this one, holds the file."""
     text = str(exc)
-    return isinstance(exc, duckdb.IOException) and ("Could not set lock" in text or "Conflicting lock" in text)
+    return _held_in_this_process(exc) or (
+        isinstance(exc, duckdb.IOException) and ("Could not set lock" in text or "Conflicting lock" in text))
 
 
 def lock_holder(exc: BaseException) -> str:
     """The holder named by a lock-conflict error, e.g. '/usr/bin/python3 (PID 4016)'."""
+    if _held_in_this_process(exc):
+        return "another session of this process"
     match = _LOCK_HOLDER.search(str(exc))
     return match.group("holder").strip() if match else "another process"
 
@@ -121,7 +129,8 @@ def open_writer(path: Path, wait_seconds: float = 30.0, migrate_schema: bool = T
 def close_writer(con: duckdb.DuckDBPyConnection, keep: bool = False) -> None:
     """End a writer's session: detach the file, which checkpoints it and lets go of its lock, then
     close the in-memory DuckDB on another thread (2-4 ms that nobody needs to wait for), unless the
-    caller `keep`s it for another session."""
+    caller `keep`s it for another session. Every other cursor of the session must be closed first:
+    a live one keeps the file open after the DETACH."""
     try:
         con.execute("USE memory")
         con.execute(f"DETACH {WRITER_ALIAS}")

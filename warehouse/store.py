@@ -115,7 +115,10 @@ class Warehouse:
             if self._spare is not None:
                 return
             self._spare = spare = Future()
-        threading.Thread(target=_make_instance, args=(spare,), name="newswatch-duckdb", daemon=False).start()
+        try:
+            threading.Thread(target=_make_instance, args=(spare,), name="newswatch-duckdb", daemon=False).start()
+        except BaseException as exc:  # no thread to start one: the session starts its own
+            spare.set_exception(exc)
 
     def _instance(self) -> duckdb.DuckDBPyConnection:
         with self._spare_lock:
@@ -157,37 +160,46 @@ class Warehouse:
         self._local.con = self._open()
         try:
             yield self
-        finally:
-            con, self._local.con = self._local.con, None
-            with self._spare_lock:
-                keep = keep_duckdb and self._spare is None
-                if keep:
-                    self._spare = spare = Future()
-            try:
-                close_writer(con, keep=keep)
-            except BaseException as exc:
-                if keep:  # the next session starts a DuckDB of its own
-                    spare.set_exception(exc)
-                raise
+        except BaseException:
+            self._end_session(keep_duckdb=False, failed=True)
+            raise
+        self._end_session(keep_duckdb, failed=False)
+
+    def _end_session(self, keep_duckdb: bool, failed: bool) -> None:
+        con, self._local.con = self._local.con, None
+        with self._spare_lock:
+            keep = keep_duckdb and self._spare is None
             if keep:
-                spare.set_result(con)
+                self._spare = spare = Future()
+        try:
+            close_writer(con, keep=keep)
+        except BaseException as exc:
+            if keep:  # the next session starts a DuckDB of its own
+                spare.set_exception(exc)
+            if not failed:
+                raise
+            # The session's own error is the one to report.
+            LOGGER.warning("closing the warehouse after a failed session also failed: %s", exc)
+            return
+        if keep:
+            spare.set_result(con)
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """Begin, yield the connection, commit (or roll back on error); opens and closes the file outside a session."""
         held = getattr(self._local, "con", None)
-        con = held if held is not None else self._open()
+        if held is None:  # a session of its own
+            with self.session():
+                with self.transaction() as con:
+                    yield con
+            return
+        held.execute("BEGIN TRANSACTION")
         try:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
-        finally:
-            if held is None:
-                close_writer(con)
+            yield held
+        except BaseException:
+            held.execute("ROLLBACK")
+            raise
+        held.execute("COMMIT")
 
     # -- sources -----------------------------------------------------------------------------
 

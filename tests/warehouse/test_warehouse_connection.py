@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import subprocess
+import threading
 import sys
 from pathlib import Path
 
@@ -146,3 +147,29 @@ def test_a_writer_gives_up_on_a_file_held_by_a_reader_and_names_the_holder(db_pa
         holder.wait(timeout=30)
         holder.stdout.close()
     open_writer(db_path, wait_seconds=0.3).close()
+
+
+def test_a_second_session_in_the_same_process_waits_for_the_first(db_path: Path) -> None:
+    # A cancelled pass records its failure while its deciding thread may still be in a session.
+    warehouse = Warehouse(db_path)
+    inside, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with warehouse.session():
+            warehouse.start_run("deciding")
+            inside.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert inside.wait(30)
+        with pytest.raises(WarehouseBusyError, match="locked by another session of this process"):
+            Warehouse(db_path, wait_seconds=0.2).start_run("impatient")
+        threading.Timer(0.3, release.set).start()
+        assert Warehouse(db_path, wait_seconds=30).start_run("patient") > 0
+    finally:
+        release.set()
+        holder.join(30)
+    with open_reader(db_path) as con:
+        assert [w for (w,) in con.execute("SELECT watch FROM run ORDER BY id").fetchall()] == ["deciding", "patient"]
