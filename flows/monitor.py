@@ -238,7 +238,6 @@ async def _monitor_pass(watch, start: PassStart, show_progress: bool, started: f
     counts = pipeline.PassCounts()
     task_runs = 0
     progress = PassProgress(enabled=show_progress)
-    warehouse.prepare_session()  # the next session's DuckDB starts while the sources are polled
     try:
         now = datetime.now(timezone.utc)
         deferred = [s for s in sources if pipeline.is_deferred(states.get(s.url), now)]

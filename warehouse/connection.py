@@ -1,11 +1,11 @@
 """Opening the warehouse: one writer that migrates, readers that wait briefly for a busy file.
 
-A writer attaches the file, as its default database, to an in-memory DuckDB of its own (`new_instance`),
-which it closes with the session: starting a DuckDB costs about 11 ms of CPU whatever the file, and
-attaching a file to one about 4, so a caller that knows a session is coming can start its DuckDB
-ahead, off the session's path (`warehouse.store.Warehouse.prepare_session`). Closing the instance
-checkpoints the file and lets go of its lock, as closing a connection to the file did; each session
-has an instance of its own because DuckDB keeps the memory of a file's writes after it is detached.
+A writer attaches the file, as its default database, to an in-memory DuckDB of its own (`new_instance`):
+starting a DuckDB costs about 11 ms of CPU whatever the file, and attaching a file to one about 4,
+so a caller that knows a session is coming can start its DuckDB ahead, off the session's path
+(`warehouse.store.Warehouse.prepare_session`). Detaching the file (`close_writer`) checkpoints it and
+lets go of its lock, as closing a connection to the file did. A DuckDB serves one session, or two
+short ones: DuckDB keeps the memory of a file's writes after the file is detached.
 """
 from __future__ import annotations
 
