@@ -26,7 +26,14 @@ if TYPE_CHECKING:
         UnsupportedURLError,
     )
     from extractors.extract import ExtractionPool, extract_article
-    from extractors.feeds import ParsedFeed, html_to_text, parse_feed, poll_source
+    from extractors.feeds import (
+        ParsedFeed,
+        discard_requests,
+        html_to_text,
+        parse_feed,
+        poll_source,
+        start_feed_requests,
+    )
     from extractors.http import FeedResponse, Fetcher, FetchSettings, prepare_tls_context
     from extractors.opml import read_opml
     from extractors.types import Entry, Extracted, Page, PollResult, Source, SourceState
@@ -37,7 +44,7 @@ _HOMES = {
                "ExtractorError", "FeedError", "FetchError", "OPMLError", "RedirectError", "RetryLaterError",
                "RobotsDisallowedError", "TooLargeError", "UnsupportedURLError"),
     "extract": ("ExtractionPool", "extract_article"),
-    "feeds": ("ParsedFeed", "html_to_text", "parse_feed", "poll_source"),
+    "feeds": ("ParsedFeed", "discard_requests", "html_to_text", "parse_feed", "poll_source", "start_feed_requests"),
     "http": ("FeedResponse", "Fetcher", "FetchSettings", "prepare_tls_context"),
     "opml": ("read_opml",),
     "types": ("Entry", "Extracted", "Page", "PollResult", "Source", "SourceState"),
@@ -86,6 +93,7 @@ __all__ = [
     "TooLargeError",
     "UnsupportedURLError",
     "canonical_url",
+    "discard_requests",
     "extract_article",
     "html_to_text",
     "is_http_url",
@@ -93,4 +101,5 @@ __all__ = [
     "poll_source",
     "prepare_tls_context",
     "read_opml",
+    "start_feed_requests",
 ]

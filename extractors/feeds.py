@@ -1,10 +1,11 @@
 """Feed parsing (feedparser, from bytes) and polling one source into a PollResult."""
 from __future__ import annotations
 
+import asyncio
 import calendar
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html import unescape
@@ -14,7 +15,7 @@ from urllib.parse import urljoin
 import feedparser
 
 from extractors.errors import ExtractorError, FetchError, RetryLaterError
-from extractors.http import Fetcher
+from extractors.http import FeedResponse, Fetcher
 from extractors.types import Entry, PollResult, Source, SourceState
 from extractors.urls import is_http_url
 
@@ -208,16 +209,46 @@ def parse_feed(body: bytes, url: str, headers: Mapping[str, str] | None = None,
     )
 
 
-async def poll_source(fetcher: Fetcher, source: Source, state: SourceState | None = None) -> PollResult:
-    """Poll one feed once (conditional GET) and return ok, not_modified or error; never raises."""
+def start_feed_requests(fetcher: Fetcher, sources: Iterable[Source], states: Mapping[str, SourceState],
+                        now: datetime | None = None) -> dict[str, asyncio.Task[FeedResponse]]:
+    """Start the conditional GET of every source not in back-off, on the running loop; by feed URL.
+
+    Each is handed to `poll_source(..., started=)`. One that nobody takes must be given to
+    `discard_requests`, or its error would be reported as never retrieved.
+    """
+    now = now or datetime.now(UTC)
+    started = {}
+    for source in sources:
+        state = states.get(source.url) or SourceState()
+        if source.url not in started and not (state.retry_after is not None and state.retry_after > now):
+            started[source.url] = asyncio.ensure_future(fetcher.fetch_feed(source.url, state))
+    return started
+
+
+def discard_requests(requests: Iterable[asyncio.Future]) -> None:
+    """Cancel requests started by `start_feed_requests` that no poll took; an error one already met is
+    dropped too (cancelling a finished task marks its exception as seen)."""
+    for request in requests:
+        request.cancel()
+
+
+async def poll_source(fetcher: Fetcher, source: Source, state: SourceState | None = None,
+                      started: asyncio.Future[FeedResponse] | None = None) -> PollResult:
+    """Poll one feed once (conditional GET) and return ok, not_modified or error; never raises.
+
+    `started` is the feed's conditional GET already in flight (`start_feed_requests`, begun earlier so
+    that its wait overlaps other work): its response, or its error, is taken instead of a new request.
+    """
     state = state or SourceState()
     now = datetime.now(UTC)
     if state.retry_after is not None and state.retry_after > now:
+        if started is not None:
+            started.cancel()
         return PollResult(source=source, status="error", etag=state.etag, last_modified=state.last_modified,
                           error=f"deferred: retry after {state.retry_after:%Y-%m-%d %H:%M:%S} UTC",
                           retry_after=state.retry_after)
     try:
-        response = await fetcher.fetch_feed(source.url, state)
+        response = await (started if started is not None else fetcher.fetch_feed(source.url, state))
     except RetryLaterError as exc:
         return PollResult(source=source, status="error", etag=state.etag, last_modified=state.last_modified,
                           http_status=exc.status, error=str(exc), retry_after=exc.retry_at)

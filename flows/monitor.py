@@ -3,7 +3,8 @@
 poll every source (a task per source) -> drop links already stored -> fetch, extract (in a
 process pool), decide and store the pages (a task per `TASK_BATCHES` batches of `BATCH_SIZE` pages,
 one transaction per batch) -> record the run. Fetching the next pages overlaps deciding these,
-across task boundaries too.
+across task boundaries too. The feeds' conditional GETs start as soon as their ETags are read (from
+the CLI, while Prefect is still starting the flow run); each poll task takes its feed's answer.
 """
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TypeVar
 from uuid import UUID
 
 from prefect import task
@@ -27,7 +29,17 @@ from prefect.context import FlowRunContext
 from prefect.utilities.annotations import quote
 
 from dedup import Decider
-from extractors import ExtractionPool, Fetcher, PollResult, Source, SourceState, poll_source, prepare_tls_context
+from extractors import (
+    ExtractionPool,
+    Fetcher,
+    PollResult,
+    Source,
+    SourceState,
+    discard_requests,
+    poll_source,
+    prepare_tls_context,
+    start_feed_requests,
+)
 from flows import pipeline
 from flows.config import WatchConfig, load_config
 from flows.plain_flow import plain_flow
@@ -36,6 +48,7 @@ from warehouse.passlock import exclusive_pass
 from warehouse.store import Warehouse
 
 LOGGER = logging.getLogger(__name__)
+T = TypeVar("T")
 
 BATCH_SIZE = 128  # pages decided and written in one transaction
 TAIL_BATCHES = (64, 32, 32)  # the last BATCH_SIZE pages: nothing overlaps deciding the last batch, so keep it small
@@ -66,9 +79,34 @@ class PassSummary:
 
 
 @task(name="poll-source", cache_policy=NO_CACHE, task_run_name="poll {source.url}")
-async def poll_source_task(fetcher: Fetcher, source: Source, state: SourceState) -> PollResult:
-    """Poll one feed (conditional GET); a failure is a recorded status, not an exception."""
-    return await poll_source(fetcher, source, state)
+async def poll_source_task(fetcher: Fetcher, source: Source, state: SourceState,
+                           started: asyncio.Future | None = None) -> PollResult:
+    """Poll one feed (conditional GET, or the one `started` for it); a failure is a recorded status, not an exception."""
+    return await poll_source(fetcher, source, state, started)
+
+
+@dataclass
+class EarlyPolls:
+    """A pass's Fetcher and its feeds' conditional GETs, started before the poll tasks that take them.
+
+    Prefect spends a few milliseconds of the event loop setting up each task run; requests already in
+    flight wait for their answers meanwhile instead of after.
+    """
+
+    fetcher: Fetcher
+    requests: dict[str, asyncio.Task]  # by feed URL
+
+    @classmethod
+    def start(cls, fetcher: Fetcher, sources: Sequence[Source], states: dict[str, SourceState],
+              now: datetime | None = None) -> EarlyPolls:
+        return cls(fetcher, start_feed_requests(fetcher, sources, states, now))
+
+    def take(self, url: str) -> asyncio.Task | None:
+        return self.requests.get(url)
+
+    def discard(self) -> None:
+        """Cancel what no poll task took (a source that left back-off meanwhile is polled afresh)."""
+        discard_requests(self.requests.values())
 
 
 @dataclass
@@ -145,6 +183,7 @@ class _Handoff:
     Prefect ends it. The flow takes `begun` and may hand its closing session over as `ended`."""
 
     begun: Future[PassStart] = field(default_factory=Future)
+    early: asyncio.Future[EarlyPolls] | None = None  # the feeds' requests, started once `begun` is done
     ended: Future[None] | None = None
     flow_run_id: UUID | None = None  # the flow run that handed its ending over: marked failed if the ending fails
 
@@ -154,11 +193,12 @@ _HANDOFFS_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
-def around_flow_run(watch: WatchConfig, db_path: Path) -> Iterator[None]:
+def around_flow_run(watch: WatchConfig, db_path: Path) -> Iterator[_Handoff]:
     """Run the pass's first and last database sessions beside Prefect's start and end of its flow run.
 
     Starting and ending a flow run is mostly waiting on Prefect's API; a session is mostly waiting on
-    the disk. `begin_pass` runs on a thread while the flow run starts, and the flow takes its result.
+    the disk. `begin_pass` runs on a thread while the flow run starts, and the flow takes its result
+    (and, run through `polls_beside_start`, the feeds' requests started as soon as it is known).
     The flow hands its closing session (the polls' ETags, the run's end) to a thread as it returns,
     and this waits for it once the flow run has ended: the pass is over when this returns, and an
     ending that failed raises here, its flow run marked failed in Prefect.
@@ -174,7 +214,7 @@ def around_flow_run(watch: WatchConfig, db_path: Path) -> Iterator[None]:
         _HANDOFFS[key] = handoff
     thread.start()
     try:
-        yield
+        yield handoff
     finally:
         with _HANDOFFS_LOCK:
             untaken = _HANDOFFS.get(key) is handoff
@@ -188,6 +228,32 @@ def around_flow_run(watch: WatchConfig, db_path: Path) -> Iterator[None]:
         elif handoff.ended is not None and handoff.ended.exception() is not None:
             _mark_flow_run_failed(handoff.flow_run_id, handoff.ended.exception())
             raise handoff.ended.exception()
+
+
+async def polls_beside_start(handoff: _Handoff, watch: WatchConfig, flow_run: Awaitable[T]) -> T:
+    """Await `flow_run`, the monitor flow's call taking `handoff`, while the feeds are polled.
+
+    Once the pass's first session has read what is known of each feed (ETags), every feed's
+    conditional GET starts on this loop, while Prefect is still starting the flow run; each poll
+    task of the flow takes its feed's answer. They share one Fetcher, closed here after the flow run.
+    """
+    async with Fetcher(pipeline.fetch_settings(watch)) as fetcher:
+        handoff.early = asyncio.ensure_future(_start_early(handoff.begun, fetcher))
+        try:
+            return await flow_run
+        finally:
+            early, handoff.early = handoff.early, None
+            try:  # done, unless the flow run ended before the first session did (Prefect refused it)
+                polls = await early
+            except Exception:  # the first session's error: the flow's, or `around_flow_run`'s, to report
+                pass
+            else:
+                polls.discard()
+
+
+async def _start_early(begun: Future[PassStart], fetcher: Fetcher) -> EarlyPolls:
+    start = await asyncio.wrap_future(begun)
+    return EarlyPolls.start(fetcher, start.sources, start.states)
 
 
 def _handoff_key(config_path: str, db_path: Path) -> tuple[str, str]:
@@ -228,12 +294,14 @@ async def monitor(config_path: str, db_path: str, show_progress: bool = False) -
     with exclusive_pass(Path(db_path)):
         handoff = _take_handoff(config_path, Path(db_path))
         if handoff is None:  # a flow run started by Prefect itself (`newswatch serve`), not by the CLI
-            return await _monitor_pass(watch, begin_pass(watch, Path(db_path)), show_progress, started, None)
-        return await _monitor_pass(watch, await asyncio.wrap_future(handoff.begun), show_progress, started, handoff)
+            return await _monitor_pass(watch, begin_pass(watch, Path(db_path)), show_progress, started, None, None)
+        start = await asyncio.wrap_future(handoff.begun)
+        early = await asyncio.shield(handoff.early) if handoff.early is not None else None
+        return await _monitor_pass(watch, start, show_progress, started, handoff, early)
 
 
 async def _monitor_pass(watch, start: PassStart, show_progress: bool, started: float,
-                        handoff: _Handoff | None) -> PassSummary:
+                        handoff: _Handoff | None, early: EarlyPolls | None) -> PassSummary:
     warehouse, run_id, sources, states = start.warehouse, start.run_id, start.sources, start.states
     counts = pipeline.PassCounts()
     task_runs = 0
@@ -244,10 +312,16 @@ async def _monitor_pass(watch, start: PassStart, show_progress: bool, started: f
         sources = [s for s in sources if s not in deferred]
         counts.sources_deferred = len(deferred)
         with progress:
-            async with Fetcher(pipeline.fetch_settings(watch)) as fetcher:
+            async with contextlib.AsyncExitStack() as stack:
+                if early is None:
+                    fetcher = await stack.enter_async_context(Fetcher(pipeline.fetch_settings(watch)))
+                    early = EarlyPolls.start(fetcher, sources, states, now)  # in flight while Prefect sets up the tasks
+                    stack.callback(early.discard)
+                fetcher = early.fetcher
                 progress.start("polling sources", len(sources))
                 polls = await asyncio.gather(*(
-                    _polled(poll_source_task(fetcher, s, states.get(s.url) or SourceState()), progress)
+                    _polled(poll_source_task(fetcher, s, states.get(s.url) or SourceState(), early.take(s.url)),
+                            progress)
                     for s in sources))
                 task_runs += len(sources)
                 polls = pipeline.with_backoff(polls, states, datetime.now(timezone.utc))

@@ -31,12 +31,14 @@ def run_monitor_pass(watch: WatchConfig, db_path: Path, *, verbose: bool = False
 
         same = PREFECT_API_URL.value() == api_url  # already in force: skip the settings rebuild (~0.1 s)
         with contextlib.nullcontext() if same else temporary_settings(updates={PREFECT_API_URL: api_url}):
-            from flows.monitor import around_flow_run, monitor
+            from flows.monitor import around_flow_run, monitor, polls_beside_start
 
             # The pass's first and last database sessions run while Prefect starts and ends the flow
-            # run (`around_flow_run`); the pass is over, or has raised, when the block ends.
-            with around_flow_run(watch, db_path):
-                state = asyncio.run(monitor(str(watch.path), str(db_path), show_progress=progress, return_state=True))
+            # run (`around_flow_run`), its feeds' requests while Prefect starts it (`polls_beside_start`);
+            # the pass is over, or has raised, when the block ends.
+            with around_flow_run(watch, db_path) as handoff:
+                run = monitor(str(watch.path), str(db_path), show_progress=progress, return_state=True)
+                state = asyncio.run(polls_beside_start(handoff, watch, run))
             summary = state.result()
             # A server that stops with this pass must first hold every record. One that outlives it
             # (`newswatch serve`, PREFECT_API_URL) takes them as they come; Prefect sends what this

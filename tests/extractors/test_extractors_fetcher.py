@@ -1,12 +1,25 @@
 """Fetcher and poll_source against a real HTTP server on 127.0.0.1: conditional GET, redirects, robots, manners."""
 from __future__ import annotations
 
+import asyncio
+import gc
 import gzip
 import time
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 
-from extractors import FetchSettings, Fetcher, Page, PollResult, Source, SourceState, poll_source
+from extractors import (
+    FetchSettings,
+    Fetcher,
+    Page,
+    PollResult,
+    Source,
+    SourceState,
+    discard_requests,
+    poll_source,
+    start_feed_requests,
+)
 from extractors_testkit import CASES, LocalServer, run
 
 RSS = (CASES / "feeds" / "rss20.xml").read_bytes()
@@ -274,3 +287,53 @@ def test_each_host_keeps_its_connection_across_requests() -> None:
         for httpd, _ in servers:
             httpd.shutdown()
             httpd.server_close()
+
+
+def test_a_poll_takes_the_request_started_for_it_and_asks_the_feed_once(server: LocalServer) -> None:
+    fresh = server.add_handler("/fresh.xml", conditional_feed)
+    known = server.add_handler("/known.xml", conditional_feed)
+    resting = server.add("/resting.xml", RSS, content_type="application/rss+xml")
+    sources = [Source(fresh), Source(known), Source(resting)]
+    now = datetime.now(UTC)
+    states = {known: SourceState(etag='"v1"'), resting: SourceState(retry_after=now + timedelta(hours=1))}
+
+    async def go() -> tuple[list[str], list[PollResult]]:
+        async with Fetcher(local(server)) as fetcher:
+            started = start_feed_requests(fetcher, sources, states, now)
+            return sorted(started), [await poll_source(fetcher, s, states.get(s.url), started.get(s.url))
+                                     for s in sources]
+    started, (first, second, third) = run(go())
+    assert started == sorted([fresh, known])  # a feed in back-off is not asked
+    assert (first.status, len(first.entries), second.status) == ("ok", 3, "not_modified")
+    assert third.status == "error" and third.error.startswith("deferred: retry after")
+    assert sorted(server.paths()) == ["/fresh.xml", "/known.xml"]  # one request each, the ones started
+
+
+def test_a_started_request_that_fails_is_the_polls_recorded_error(server: LocalServer) -> None:
+    url = server.add("/gone.xml", "gone", 410)
+
+    async def go() -> PollResult:
+        async with Fetcher(local(server)) as fetcher:
+            started = start_feed_requests(fetcher, [Source(url)], {})
+            await asyncio.sleep(0.2)  # it fails before anyone waits for it
+            return await poll_source(fetcher, Source(url), SourceState(), started[url])
+    polled = run(go())
+    assert (polled.status, polled.http_status, polled.error) == ("error", 410, "HTTP 410")
+    assert server.paths() == ["/gone.xml"]
+
+
+def test_requests_nobody_takes_are_cancelled_and_their_errors_dropped(server: LocalServer, caplog) -> None:
+    failing = server.add("/gone.xml", "gone", 410)
+    slow = server.add_handler("/slow.xml", lambda request: time.sleep(0.5) or conditional_feed(request))
+
+    async def go() -> list[bool]:
+        async with Fetcher(local(server)) as fetcher:
+            started = start_feed_requests(fetcher, [Source(failing), Source(slow)], {})
+            await asyncio.sleep(0.2)
+            discard_requests(started.values())
+            await asyncio.wait(started.values(), timeout=5)
+            return [started[failing].done() and not started[failing].cancelled(), started[slow].cancelled()]
+    with caplog.at_level("ERROR", logger="asyncio"):
+        assert run(go()) == [True, True]
+        gc.collect()  # an unretrieved error is reported when its task is collected
+    assert "never retrieved" not in caplog.text

@@ -8,7 +8,8 @@ PUBLIC = {
     "ExtractionPool", "Extracted", "ExtractorError", "FeedError", "FeedResponse", "FetchError", "FetchSettings",
     "Fetcher", "OPMLError", "Page", "ParsedFeed", "PollResult", "RedirectError", "RetryLaterError",
     "RobotsDisallowedError", "Source", "SourceState", "TooLargeError", "UnsupportedURLError", "canonical_url",
-    "extract_article", "html_to_text", "is_http_url", "parse_feed", "poll_source", "prepare_tls_context", "read_opml",
+    "discard_requests", "extract_article", "html_to_text", "is_http_url", "parse_feed", "poll_source",
+    "prepare_tls_context", "read_opml", "start_feed_requests",
 }
 
 

@@ -1,6 +1,8 @@
 """What a pass need not pay for: extraction workers when nothing is new, a wait on a server that stays up, FastAPI."""
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
 import subprocess
 import sys
@@ -141,6 +143,60 @@ def test_a_pass_whose_flow_run_never_starts_is_recorded_failed_not_running(tmp_p
     seeds = con.execute("SELECT count(*) FROM articles WHERE status = 'seed'").fetchone()[0]
     con.close()
     assert runs == [("failed", True)] and seeds == 1
+
+
+class TimedWorld(BenchWorld):
+    """A news world that notes when each feed was asked (wall clock) and what it answered."""
+
+    def __init__(self, pages, sites: int) -> None:
+        super().__init__(pages, sites=sites)
+        self.asked: list[tuple[str, datetime]] = []
+
+    def count(self, what: str) -> None:
+        super().count(what)
+        if what in ("feed", "not_modified"):
+            with self._lock:
+                self.asked.append((what, datetime.now(timezone.utc)))
+
+
+def test_the_feeds_are_polled_while_prefect_starts_the_flow_run_and_each_is_asked_once(tmp_path, prefect_api):
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with TimedWorld(PAGES, sites=3) as world, temporary_settings(updates={PREFECT_API_URL: prefect_api}):
+        watch = load_config(world.write_watch(tmp_path / "watch", len(PAGES)))
+        first = run_monitor_pass(watch, tmp_path / "nw.duckdb")
+        world.asked.clear()
+        again = run_monitor_pass(watch, tmp_path / "nw.duckdb")
+        asked = list(world.asked)
+    assert first.counts.pages_fetched == len(PAGES)
+    assert again.counts.sources_not_modified == 3 and again.task_runs == 3  # a poll-source task run each
+    assert [what for what, _ in asked] == ["not_modified"] * 3  # one conditional GET per feed, no second
+    latest = _flow_runs_of(prefect_api, watch.path)[-1]
+    # Answered before Prefect had the flow run running: the requests did not wait for the flow's body.
+    assert max(when for _, when in asked) < latest.start_time
+
+
+def test_feed_requests_of_a_flow_run_that_never_starts_are_cancelled_without_noise(tmp_path, caplog):
+    from flows.monitor import polls_beside_start
+
+    async def refused() -> None:  # as when Prefect cannot create the flow run, after a while
+        await asyncio.sleep(0.5)
+        raise RuntimeError("Prefect refused the flow run")
+
+    with TimedWorld(PAGES, sites=2) as world:
+        config = world.write_watch(tmp_path / "watch", len(PAGES))
+        with config.open("a") as handle:  # a feed whose request fails: its error is nobody's to report
+            handle.write(f'\n[[feeds]]\nname = "gone"\nurl = "{world.base_url(0)}/gone.xml"\n')
+        watch = load_config(config)
+        with caplog.at_level("WARNING"), pytest.raises(RuntimeError, match="refused"):
+            with around_flow_run(watch, tmp_path / "nw.duckdb") as handoff:
+                asyncio.run(polls_beside_start(handoff, watch, refused()))
+        gc.collect()
+    con = duckdb.connect(str(tmp_path / "nw.duckdb"), read_only=True)
+    runs = con.execute("SELECT status FROM runs").fetchall()
+    con.close()
+    assert runs == [("failed",)] and handoff.early is None and len(world.asked) == 2
+    assert "never retrieved" not in caplog.text and "Task was destroyed" not in caplog.text, caplog.text
 
 
 HOLD_READ_ONLY = """
