@@ -57,14 +57,25 @@ def _child_env(home: Path) -> dict[str, str]:
 # One process's figure can be off by a tenth (a pass) to a half (a one-second fixed cost) as the
 # machine's speed drifts: passes and bare extraction run REPEATS times, and each figure is the best
 # of them. The fixed cost's processes (an empty flow, a flow of no-op task runs, all-304 passes)
-# take a few seconds each and drift the most: FIXED_REPEATS rounds of one of each, side by side.
+# take a few seconds each and drift the most: FIXED_REPEATS rounds of one of each, side by side;
+# the target's ratio is the median over the rounds of each round's own ratio (the best of four
+# processes on each side moved from 1.35 to 1.73 between two runs an hour apart on the same code).
 REPEATS = 2
-FIXED_REPEATS = 4
+FIXED_REPEATS = 8
 
 
 def _best(runs: Iterable[list[float]]) -> list[float]:
     """Step by step, the fastest of several processes' figures."""
     return [min(column) for column in zip(*runs)]
+
+
+def _first_flow_s(run: ChildRun) -> float:
+    return run.figures["steps"][0]["seconds"]
+
+
+def _round_ratios(runs: list[ChildRun], empty: list[ChildRun]) -> list[float]:
+    """Round by round, the first flow run of each process against the empty flow run beside it."""
+    return [_first_flow_s(r) / _first_flow_s(e) for r, e in zip(runs, empty, strict=True)]
 
 
 def _one_flow_process(figures: dict) -> float:
@@ -158,6 +169,8 @@ def measure_passes(results: BenchResults, pages, sizes: list[int], work: Path, p
                     results.poll_flow_s = _best([s["seconds"] for s in p.figures["steps"]] for p in polls)
                     results.fixed_repeats = FIXED_REPEATS
                     results.idle_pass_s = _best([s["seconds"] for s in i.figures["steps"]] for i in idle)
+                    results.round_ratios = {name: _round_ratios(runs, empty) for name, runs in
+                                            (("idle", idle), ("polls", polls), ("tasks", tasks))}
                     results.idle_process_s = min(_one_flow_process(i.figures) for i in idle)
         results.notes.append(f"served requests: {world.requests}")
 

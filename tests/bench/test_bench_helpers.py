@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 import httpx
 
 from bench import bare
@@ -127,7 +128,7 @@ def test_report_lists_every_target_and_marks_misses() -> None:
     assert "| flow of the pass's 10 polls alone, each a `poll-source` task run answered 304, no database #1 in " \
            "one process (best of 4 processes) | 1.15 |" in text
     assert "The four kinds of process ran side by side: 4 rounds of one of each" in text
-    assert "cost 1.15× the empty flow, 1.15 s" in text and "The all-304 pass costs 0.05 s over that" in text
+    assert "cost 1.15× the empty flow, 1.15 s. The all-304 pass costs 0.05 s over that" in text
     assert "no work on the database can bring" not in text  # 1.15 is under the target
     assert "database work would have to fit in the 350 ms the polls leave" in text
     results.poll_flow_s = [1.6, 0.7]
@@ -137,6 +138,18 @@ def test_report_lists_every_target_and_marks_misses() -> None:
     assert "peak RSS of a 1000-page pass < 600 MB | 650 MB | **no**" in text
     assert "RSS growth 1000 → 2000 pages < 20% | +26% | **no**" in text
     assert "all-304 pass ≤ 1.5 × empty flow run (first flow of a process) | 1.20 | yes" in text
+    results.poll_flow_s = [1.3, 0.7]
+    assert "The all-304 pass costs 0.10 s under that" in results.markdown()
+    # With rounds side by side, the target takes the median of each round's own ratio, not the best of each side.
+    results.round_ratios = {"idle": [1.7, 1.4, 1.45, 1.9, 1.3], "polls": [1.2, 1.3, 1.25, 1.6, 1.1], "tasks": []}
+    text = results.markdown()
+    assert "| all-304 pass ≤ 1.5 × empty flow run (first flow of a process; median of 5 side-by-side rounds) " \
+           "| 1.45 | yes |" in text
+    assert "| all-304 pass | 1.45 | 1.70, 1.40, 1.45, 1.90, 1.30 |" in text
+    assert "| polls-only flow | 1.25 |" in text and "no-op task runs |" not in text.split("| against the empty")[1]
+    assert "Best of each side instead: the all-304 pass 1.20 s against the empty flow run's 1.00 s, 1.20×." in text
+    results.round_ratios["idle"] = [1.7, 1.6, 1.4]
+    assert "side-by-side rounds) | 1.60 | **no** |" in results.markdown()
     results.batch_writes = [BatchWriteFigure(10_000, 128, 60.0, 60.0), BatchWriteFigure(100_000, 128, 90.0, 640.0)]
     assert "| 100,000 | 640 | 90 | 1.5x |" in results.markdown()
 
@@ -236,3 +249,17 @@ def test_the_fixed_cost_processes_run_in_rounds_side_by_side(monkeypatch, tmp_pa
     started.clear()
     runs = bench_main._fixed_cost_rounds(World(), {"kind": "pass"}, 2000, tmp_path, {}, flows=False)
     assert started == [f"idle-2000-{i}" for i in range(bench_main.REPEATS)] and runs["empty"] == []
+
+
+def test_round_ratios_pair_each_process_with_the_empty_flow_of_its_own_round() -> None:
+    import bench.__main__ as bench_main
+    from bench.procs import ChildRun
+
+    def run(*seconds: float) -> ChildRun:
+        return ChildRun({"steps": [{"seconds": s} for s in seconds]}, 1.0, 0.0, 0.0)
+
+    empty = [run(0.20, 0.1), run(0.30, 0.1)]
+    idle = [run(0.30, 2.0), run(0.36, 2.0)]  # only each process's first flow run counts
+    assert bench_main._round_ratios(idle, empty) == pytest.approx([1.5, 1.2])
+    with pytest.raises(ValueError):  # a round missing a process is a broken measurement, not a shorter list
+        bench_main._round_ratios(idle[:1], empty)
