@@ -105,7 +105,8 @@ class EarlyPolls:
         return self.requests.get(url)
 
     def discard(self) -> None:
-        """Cancel what no poll task took (a source that left back-off meanwhile is polled afresh)."""
+        """Cancel every request still in flight, once the poll tasks are over: one no poll took (a
+        source that left back-off meanwhile is polled afresh), or one a failed pass left behind."""
         discard_requests(self.requests.values())
 
 
@@ -212,6 +213,9 @@ def around_flow_run(watch: WatchConfig, db_path: Path) -> Iterator[_Handoff]:
                               name="newswatch-begin", daemon=True)
     with _HANDOFFS_LOCK:
         _HANDOFFS[key] = handoff
+    # Running, so that no cancellation of a wait on it (Ctrl-C while the flow waits) can cancel it
+    # under the thread: the thread always settles it, and a run it recorded is always ended.
+    handoff.begun.set_running_or_notify_cancel()
     thread.start()
     try:
         yield handoff
@@ -245,7 +249,7 @@ async def polls_beside_start(handoff: _Handoff, watch: WatchConfig, flow_run: Aw
             early, handoff.early = handoff.early, None
             try:  # done, unless the flow run ended before the first session did (Prefect refused it)
                 polls = await early
-            except Exception:  # the first session's error: the flow's, or `around_flow_run`'s, to report
+            except Exception:  # the first session failed: the flow reports it, or Prefect's refusal is the error
                 pass
             else:
                 polls.discard()
@@ -296,12 +300,11 @@ async def monitor(config_path: str, db_path: str, show_progress: bool = False) -
         if handoff is None:  # a flow run started by Prefect itself (`newswatch serve`), not by the CLI
             return await _monitor_pass(watch, begin_pass(watch, Path(db_path)), show_progress, started, None, None)
         start = await asyncio.wrap_future(handoff.begun)
-        early = await asyncio.shield(handoff.early) if handoff.early is not None else None
-        return await _monitor_pass(watch, start, show_progress, started, handoff, early)
+        return await _monitor_pass(watch, start, show_progress, started, handoff, handoff.early)
 
 
-async def _monitor_pass(watch, start: PassStart, show_progress: bool, started: float,
-                        handoff: _Handoff | None, early: EarlyPolls | None) -> PassSummary:
+async def _monitor_pass(watch, start: PassStart, show_progress: bool, started: float, handoff: _Handoff | None,
+                        started_polls: asyncio.Future[EarlyPolls] | None) -> PassSummary:
     warehouse, run_id, sources, states = start.warehouse, start.run_id, start.sources, start.states
     counts = pipeline.PassCounts()
     task_runs = 0
@@ -313,6 +316,7 @@ async def _monitor_pass(watch, start: PassStart, show_progress: bool, started: f
         counts.sources_deferred = len(deferred)
         with progress:
             async with contextlib.AsyncExitStack() as stack:
+                early = await asyncio.shield(started_polls) if started_polls is not None else None
                 if early is None:
                     fetcher = await stack.enter_async_context(Fetcher(pipeline.fetch_settings(watch)))
                     early = EarlyPolls.start(fetcher, sources, states, now)  # in flight while Prefect sets up the tasks

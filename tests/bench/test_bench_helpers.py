@@ -130,9 +130,9 @@ def test_report_lists_every_target_and_marks_misses() -> None:
     assert "The four kinds of process ran side by side: 4 rounds of one of each" in text
     assert "cost 1.15× the empty flow, 1.15 s. The all-304 pass costs 0.05 s over that" in text
     assert "no work on the database can bring" not in text  # 1.15 is under the target
-    assert "database work would have to fit in the 350 ms the polls leave" in text
+    assert "database work would have to fit in the 350 ms the polls leave (the polls alone 1.15× " in text
     results.poll_flow_s = [1.6, 0.7]
-    assert "The polls alone are over the 1.5× target" in results.markdown()
+    assert "The polls alone are over the 1.5× target (1.60×)" in results.markdown()
     assert "1.10× the empty flow, 1.10 s. The all-304 pass costs 1.09× that floor" in text
     assert "| marginal cost per page ≤ 0.6 × bare extraction (1000 pages) | 0.800 | **no** |" in text
     assert "peak RSS of a 1000-page pass < 600 MB | 650 MB | **no**" in text
@@ -148,6 +148,7 @@ def test_report_lists_every_target_and_marks_misses() -> None:
     assert "| all-304 pass | 1.45 | 1.70, 1.40, 1.45, 1.90, 1.30 |" in text
     assert "| polls-only flow | 1.25 |" in text and "no-op task runs |" not in text.split("| against the empty")[1]
     assert "Best of each side instead: the all-304 pass 1.20 s against the empty flow run's 1.00 s, 1.20×." in text
+    assert "would have to fit in the 250 ms the polls leave (the polls alone 1.25× the empty" in text  # the median
     results.round_ratios["idle"] = [1.7, 1.6, 1.4]
     assert "side-by-side rounds) | 1.60 | **no** |" in results.markdown()
     results.batch_writes = [BatchWriteFigure(10_000, 128, 60.0, 60.0), BatchWriteFigure(100_000, 128, 90.0, 640.0)]

@@ -179,8 +179,10 @@ def test_the_feeds_are_polled_while_prefect_starts_the_flow_run_and_each_is_aske
 def test_feed_requests_of_a_flow_run_that_never_starts_are_cancelled_without_noise(tmp_path, caplog):
     from flows.monitor import polls_beside_start
 
-    async def refused() -> None:  # as when Prefect cannot create the flow run, after a while
-        await asyncio.sleep(0.5)
+    async def refused() -> None:  # as when Prefect cannot create the flow run, once the feeds have answered
+        while handoff.early is None or not handoff.early.done():
+            await asyncio.sleep(0.01)
+        await asyncio.wait(handoff.early.result().requests.values())
         raise RuntimeError("Prefect refused the flow run")
 
     with TimedWorld(PAGES, sites=2) as world:
@@ -197,6 +199,22 @@ def test_feed_requests_of_a_flow_run_that_never_starts_are_cancelled_without_noi
     con.close()
     assert runs == [("failed",)] and handoff.early is None and len(world.asked) == 2
     assert "never retrieved" not in caplog.text and "Task was destroyed" not in caplog.text, caplog.text
+
+
+def test_a_wait_on_the_first_session_that_is_cancelled_leaves_the_session_to_finish_and_be_recorded(tmp_path):
+    async def interrupted(handoff) -> None:  # Ctrl-C while the flow waits for the first session
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.wrap_future(handoff.begun), timeout=0.001)
+
+    with BenchWorld(PAGES, sites=2) as world:
+        watch = load_config(world.write_watch(tmp_path / "watch", len(PAGES)))
+        with around_flow_run(watch, tmp_path / "nw.duckdb") as handoff:
+            asyncio.run(interrupted(handoff))
+    assert not handoff.begun.cancelled()
+    con = duckdb.connect(str(tmp_path / "nw.duckdb"), read_only=True)
+    runs = con.execute("SELECT status, finished_at IS NOT NULL FROM runs").fetchall()
+    con.close()
+    assert runs == [("failed", True)]  # the run the session recorded is ended, not left running
 
 
 HOLD_READ_ONLY = """
