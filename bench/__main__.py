@@ -105,13 +105,13 @@ def _measure_size(world: BenchWorld, n: int, work: Path, env: dict[str, str], pr
         bare += bare_extraction_seconds(world, range(1, n, 2), work)
         rounds.append((full, bare, step, cpu))
     fixed = _fixed_cost_rounds(world, rounds[0][2], n, work, env, flows)
-    idle_first = min(i.figures["steps"][0]["seconds"] for i in fixed["idle"])
-    full, _, _, cpu = min(rounds, key=lambda r: r[0].figures["steps"][0]["seconds"])
+    idle_first = min(_first_flow_s(i) for i in fixed["idle"])
+    full, _, _, cpu = min(rounds, key=lambda r: _first_flow_s(r[0]))
     ran = full.figures["steps"][0]
     figure = PassFigure(n, ran["seconds"], full.figures["process_s"], min(r[1] for r in rounds), idle_first,
                         max(r[0].peak_tree_rss_mb for r in rounds), max(r[0].peak_tree_pss_mb for r in rounds),
                         ran["counts"], cpu)
-    passes = ", ".join(f"{r[0].figures['steps'][0]['seconds']:.1f}" for r in rounds)
+    passes = ", ".join(f"{_first_flow_s(r[0]):.1f}" for r in rounds)
     bares = ", ".join(f"{r[1]:.1f}" for r in rounds)
     _say(f"  {n} pages: pass {ran['seconds']:.1f} s (rounds {passes}), bare {figure.bare_s:.1f} s (rounds {bares}), "
          f"idle {idle_first:.2f} s, peak RSS {figure.peak_rss_mb:.0f} MB, {cpu.cores_busy(ran['seconds']):.1f} cores "
