@@ -159,21 +159,36 @@ class TimedWorld(BenchWorld):
                 self.asked.append((what, datetime.now(timezone.utc)))
 
 
-def test_the_feeds_are_polled_while_prefect_starts_the_flow_run_and_each_is_asked_once(tmp_path, prefect_api):
+def test_a_cli_pass_starts_the_feed_requests_beside_prefects_start_and_asks_each_feed_once(tmp_path, prefect_api,
+                                                                                          monkeypatch):
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    import flows.monitor as monitor
+
+    handed, began_early = [], []
+    real_poll, real_start = monitor.poll_source, monitor._start_early
+
+    async def poll_source(fetcher, source, state=None, started=None):
+        handed.append(started is not None)
+        return await real_poll(fetcher, source, state, started)
+
+    async def start_early(begun, fetcher):
+        began_early.append(1)  # started by the CLI's loop once the first session is done, not by the flow
+        return await real_start(begun, fetcher)
+
+    monkeypatch.setattr(monitor, "poll_source", poll_source)
+    monkeypatch.setattr(monitor, "_start_early", start_early)
     with TimedWorld(PAGES, sites=3) as world, temporary_settings(updates={PREFECT_API_URL: prefect_api}):
         watch = load_config(world.write_watch(tmp_path / "watch", len(PAGES)))
         first = run_monitor_pass(watch, tmp_path / "nw.duckdb")
         world.asked.clear()
+        handed.clear()
         again = run_monitor_pass(watch, tmp_path / "nw.duckdb")
         asked = list(world.asked)
-    assert first.counts.pages_fetched == len(PAGES)
+    assert first.counts.pages_fetched == len(PAGES) and began_early == [1, 1]
     assert again.counts.sources_not_modified == 3 and again.task_runs == 3  # a poll-source task run each
+    assert handed == [True] * 3  # each poll task took a request already started for it
     assert [what for what, _ in asked] == ["not_modified"] * 3  # one conditional GET per feed, no second
-    latest = _flow_runs_of(prefect_api, watch.path)[-1]
-    # Answered before Prefect had the flow run running: the requests did not wait for the flow's body.
-    assert max(when for _, when in asked) < latest.start_time
 
 
 def test_feed_requests_of_a_flow_run_that_never_starts_are_cancelled_without_noise(tmp_path, caplog):
