@@ -220,7 +220,7 @@ def start_feed_requests(fetcher: Fetcher, sources: Iterable[Source], states: Map
     started = {}
     for source in sources:
         state = states.get(source.url) or SourceState()
-        if source.url not in started and not (state.retry_after is not None and state.retry_after > now):
+        if source.url not in started and not state.is_deferred(now):
             started[source.url] = asyncio.ensure_future(fetcher.fetch_feed(source.url, state))
     return started
 
@@ -241,7 +241,7 @@ async def poll_source(fetcher: Fetcher, source: Source, state: SourceState | Non
     """
     state = state or SourceState()
     now = datetime.now(UTC)
-    if state.retry_after is not None and state.retry_after > now:
+    if state.is_deferred(now):
         if started is not None:
             started.cancel()
         return PollResult(source=source, status="error", etag=state.etag, last_modified=state.last_modified,

@@ -25,6 +25,10 @@ class SourceState:
     consecutive_failures: int = 0
     retry_after: datetime | None = None  # do not poll before this time (back-off, Retry-After)
 
+    def is_deferred(self, now: datetime) -> bool:
+        """In back-off (or asked to wait by Retry-After): not to be polled at `now`."""
+        return self.retry_after is not None and self.retry_after > now
+
 
 @dataclass(frozen=True)
 class Entry:

@@ -90,7 +90,7 @@ class PassCounts:
 
 def is_deferred(state: SourceState | None, now: datetime) -> bool:
     """A source in back-off (or asked to wait by Retry-After) is not polled this pass."""
-    return state is not None and state.retry_after is not None and state.retry_after > now
+    return state is not None and state.is_deferred(now)
 
 
 def with_backoff(polls: Sequence[PollResult], states: dict[str, SourceState], now: datetime) -> list[PollResult]:
