@@ -26,14 +26,8 @@ if TYPE_CHECKING:
         UnsupportedURLError,
     )
     from extractors.extract import ExtractionPool, extract_article
-    from extractors.feeds import (
-        ParsedFeed,
-        discard_requests,
-        html_to_text,
-        parse_feed,
-        poll_source,
-        start_feed_requests,
-    )
+    from extractors.feedparse import ParsedFeed, html_to_text, parse_feed
+    from extractors.feeds import discard_requests, poll_source, start_feed_requests
     from extractors.http import FeedResponse, Fetcher, FetchSettings, prepare_tls_context
     from extractors.opml import read_opml
     from extractors.types import Entry, Extracted, Page, PollResult, Source, SourceState
@@ -44,7 +38,8 @@ _HOMES = {
                "ExtractorError", "FeedError", "FetchError", "OPMLError", "RedirectError", "RetryLaterError",
                "RobotsDisallowedError", "TooLargeError", "UnsupportedURLError"),
     "extract": ("ExtractionPool", "extract_article"),
-    "feeds": ("ParsedFeed", "discard_requests", "html_to_text", "parse_feed", "poll_source", "start_feed_requests"),
+    "feedparse": ("ParsedFeed", "html_to_text", "parse_feed"),
+    "feeds": ("discard_requests", "poll_source", "start_feed_requests"),
     "http": ("FeedResponse", "Fetcher", "FetchSettings", "prepare_tls_context"),
     "opml": ("read_opml",),
     "types": ("Entry", "Extracted", "Page", "PollResult", "Source", "SourceState"),

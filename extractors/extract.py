@@ -1,6 +1,8 @@
-"""Article text and metadata from page bytes (trafilatura), in worker processes when there are many."""
+"""Article text and metadata from page bytes (trafilatura), in worker processes when there are many;
+a pass's feeds parse in those workers too."""
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
 import multiprocessing
@@ -8,7 +10,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import UTC, datetime
 from types import TracebackType
@@ -20,6 +22,7 @@ from trafilatura import bare_extraction, xpaths
 from trafilatura.settings import Extractor
 from trafilatura.utils import HTML_PARSER, load_html
 
+from extractors.feedparse import ParsedFeed, parse_feed
 from extractors.types import Extracted, Page
 from extractors.urls import is_http_url
 
@@ -231,7 +234,7 @@ def _extract_page(page: Page) -> Extracted:
 
 
 def _worker_context() -> multiprocessing.context.BaseContext:
-    """Workers forked from a fork server that has imported trafilatura once.
+    """Workers forked from a fork server that has imported trafilatura and feedparser once.
 
     Never a plain fork: forking a process that runs an event loop and threads (Prefect) is unsafe.
     The fork server is a fresh interpreter, started once per process (a `newswatch serve` keeps it
@@ -277,6 +280,17 @@ class ExtractionPool:
         """Extract one page in a worker; the future holds its Extracted."""
         assert self._executor is not None, "use ExtractionPool as a context manager"
         return self._executor.submit(extract_article, body, url)
+
+    async def parse_feed(self, body: bytes, url: str, headers: Mapping[str, str]) -> ParsedFeed:
+        """`parse_feed` in a worker: feedparser is pure Python, so a pass's feeds parse side by side,
+        off the event loop (a `poll_source` parser). Never raises: a lost worker costs only the
+        speed, the feed is then parsed here."""
+        assert self._executor is not None, "use ExtractionPool as a context manager"
+        try:
+            return await asyncio.wrap_future(self._executor.submit(parse_feed, body, url, dict(headers)))
+        except Exception as exc:  # the pool broke (a worker killed): parse_feed itself never raises
+            LOGGER.warning("parsing the feed %s in a worker failed (%r); parsing it here", url, exc)
+            return parse_feed(body, url, headers)
 
     def map(self, pages: Iterable[Page], chunksize: int = 4) -> Iterator[Extracted]:
         """Extracted for each page, in input order; pages that failed to fetch keep their error."""

@@ -80,9 +80,10 @@ class PassSummary:
 
 @task(name="poll-source", cache_policy=NO_CACHE, task_run_name="poll {source.url}")
 async def poll_source_task(fetcher: Fetcher, source: Source, state: SourceState,
-                           started: asyncio.Future | None = None) -> PollResult:
-    """Poll one feed (conditional GET, or the one `started` for it); a failure is a recorded status, not an exception."""
-    return await poll_source(fetcher, source, state, started)
+                           started: asyncio.Future | None = None, pool: ExtractionPool | None = None) -> PollResult:
+    """Poll one feed (conditional GET, or the one `started` for it; parsed in `pool`'s workers when
+    given); a failure is a recorded status, not an exception."""
+    return await poll_source(fetcher, source, state, started, pool.parse_feed if pool is not None else None)
 
 
 @dataclass
@@ -99,7 +100,10 @@ class EarlyPolls:
     @classmethod
     def start(cls, fetcher: Fetcher, sources: Sequence[Source], states: dict[str, SourceState],
               now: datetime | None = None) -> EarlyPolls:
-        return cls(fetcher, start_feed_requests(fetcher, sources, states, now))
+        requests = start_feed_requests(fetcher, sources, states, now)
+        for request in requests.values():
+            request.add_done_callback(_prepare_workers_for_news)
+        return cls(fetcher, requests)
 
     def take(self, url: str) -> asyncio.Task | None:
         return self.requests.get(url)
@@ -108,6 +112,14 @@ class EarlyPolls:
         """Cancel every request still in flight, once the poll tasks are over: one no poll took (a
         source that left back-off meanwhile is polled afresh), or one a failed pass left behind."""
         discard_requests(self.requests.values())
+
+
+def _prepare_workers_for_news(request: asyncio.Task) -> None:
+    """A feed answered with a body: its entries are parsed, and their pages extracted, in worker
+    processes. Start their fork server now (its imports, about half a second of CPU, overlap the
+    rest of the polls and Prefect's start of the flow run); a pass where every feed answers 304 never does."""
+    if not request.cancelled() and request.exception() is None and request.result().status != 304:
+        ExtractionPool.prepare()
 
 
 @dataclass
@@ -322,9 +334,11 @@ async def _monitor_pass(watch, start: PassStart, show_progress: bool, started: f
                     early = EarlyPolls.start(fetcher, sources, states, now)  # in flight while Prefect sets up the tasks
                     stack.callback(early.discard)
                 fetcher = early.fetcher
+                # Feeds parse, and pages are extracted, in its workers; an all-304 pass starts none.
+                pool = stack.enter_context(ExtractionPool())
                 progress.start("polling sources", len(sources))
                 polls = await asyncio.gather(*(
-                    _polled(poll_source_task(fetcher, s, states.get(s.url) or SourceState(), early.take(s.url)),
+                    _polled(poll_source_task(fetcher, s, states.get(s.url) or SourceState(), early.take(s.url), pool),
                             progress)
                     for s in sources))
                 task_runs += len(sources)
@@ -338,7 +352,7 @@ async def _monitor_pass(watch, start: PassStart, show_progress: bool, started: f
                 candidates = pipeline.fresh_candidates(watch, entries, warehouse)
                 prepare_tls_context(c.url for c in candidates)  # https pages of plain-http feeds
                 if candidates:
-                    task_runs += await _process(watch, warehouse, run_id, fetcher, candidates, counts, progress)
+                    task_runs += await _process(watch, warehouse, run_id, fetcher, pool, candidates, counts, progress)
     except BaseException:
         warehouse.finish_run(run_id, counts.run_counts(), status="failed")
         raise
@@ -377,8 +391,6 @@ def _deferred_note(state: SourceState) -> str:
 
 async def _polled(coro, progress: PassProgress):
     result = await coro
-    if result.entries:  # pages may follow: the workers' imports run on another core while the rest polls
-        ExtractionPool.prepare()
     progress.advance()
     return result
 
@@ -405,23 +417,22 @@ def split_batches(candidates: Sequence[pipeline.Candidate]) -> list[list[pipelin
     return batches
 
 
-async def _process(watch, warehouse, run_id, fetcher, candidates, counts, progress) -> int:
+async def _process(watch, warehouse, run_id, fetcher, pool, candidates, counts, progress) -> int:
     """Fetch, extract, decide and store the candidates in page tasks; return the task runs made."""
     batches = split_batches(candidates)
     progress.start("fetching and deciding pages", len(candidates))
-    with ExtractionPool() as pool:
-        stage = PageStage(watch, warehouse, run_id, fetcher, pool, pipeline.build_decider(watch, warehouse),
-                          batches, counts, progress)
-        runs = 0
-        try:
-            ends = list(itertools.accumulate(len(b) for b in batches))
-            for start in range(0, len(batches), TASK_BATCHES):
-                stop = min(start + TASK_BATCHES, len(batches))
-                first, last = ends[start] - len(batches[start]) + 1, ends[stop - 1]
-                # quote: Prefect would otherwise walk every candidate of the stage to resolve futures.
-                await pages_task(quote(stage), start, stop, first, last)
-                runs += 1
-        finally:
-            for pending in stage.ahead:  # a failed task leaves fetches in flight: do not leak them
-                pending.cancel()
+    stage = PageStage(watch, warehouse, run_id, fetcher, pool, pipeline.build_decider(watch, warehouse),
+                      batches, counts, progress)
+    runs = 0
+    try:
+        ends = list(itertools.accumulate(len(b) for b in batches))
+        for start in range(0, len(batches), TASK_BATCHES):
+            stop = min(start + TASK_BATCHES, len(batches))
+            first, last = ends[start] - len(batches[start]) + 1, ends[stop - 1]
+            # quote: Prefect would otherwise walk every candidate of the stage to resolve futures.
+            await pages_task(quote(stage), start, stop, first, last)
+            runs += 1
+    finally:
+        for pending in stage.ahead:  # a failed task leaves fetches in flight: do not leak them
+            pending.cancel()
     return runs

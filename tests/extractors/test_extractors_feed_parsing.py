@@ -1,14 +1,16 @@
-"""parse_feed on the feed cases in cases/feeds (each *.xml beside its *.expect.json) and on junk."""
+"""parse_feed on the feed cases in cases/feeds (each *.xml beside its *.expect.json) and on junk; in a worker."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from extractors import html_to_text, parse_feed
-from extractors_testkit import CASES
+from extractors import ExtractionPool, ParsedFeed, html_to_text, parse_feed
+from extractors_testkit import CASES, run
 
 FEED_CASES = sorted((CASES / "feeds").glob("*.xml"))
 
@@ -58,3 +60,33 @@ def test_junk_never_raises(junk: bytes) -> None:
 def test_html_to_text_drops_markup_scripts_and_decodes_entities() -> None:
     html = "<p>Bachelet &amp; the <b>Council</b></p><script>evil()</script><ul><li>one</li><li>two</li></ul>"
     assert html_to_text(html) == "Bachelet & the Council\none\ntwo"
+
+
+
+def _children(pid: int) -> set[int]:
+    return {int(child) for task in os.listdir(f"/proc/{pid}/task")
+            for child in Path(f"/proc/{pid}/task/{task}/children").read_text().split()}
+
+
+def _extraction_workers() -> set[int]:
+    """The children of this process's fork server."""
+    servers = [c for c in _children(os.getpid()) if b"forkserver" in Path(f"/proc/{c}/cmdline").read_bytes()]
+    return {worker for server in servers for worker in _children(server)}
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds the workers in /proc")
+def test_a_feed_whose_worker_is_lost_is_parsed_in_the_pass_instead(caplog) -> None:
+    rss = (CASES / "feeds" / "rss20.xml").read_bytes()
+
+    async def go() -> tuple[ParsedFeed, ParsedFeed]:
+        with ExtractionPool(workers=1) as pool:
+            there = await pool.parse_feed(rss, "https://feeds.example/rss", {})  # starts the worker
+            workers = _extraction_workers()
+            assert workers
+            for pid in workers:
+                os.kill(pid, signal.SIGKILL)
+            return there, await pool.parse_feed(rss, "https://feeds.example/rss", {})
+    with caplog.at_level("WARNING", logger="extractors.extract"):
+        there, here = run(go())
+    assert here == there == parse_feed(rss, "https://feeds.example/rss", {})
+    assert "parsing it here" in caplog.text

@@ -10,9 +10,11 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 
 from extractors import (
+    ExtractionPool,
     FetchSettings,
     Fetcher,
     Page,
+    ParsedFeed,
     PollResult,
     Source,
     SourceState,
@@ -337,3 +339,22 @@ def test_requests_nobody_takes_are_cancelled_and_their_errors_dropped(server: Lo
         assert run(go()) == [True, True]
         gc.collect()  # an unretrieved error is reported when its task is collected
     assert "never retrieved" not in caplog.text
+
+
+def test_a_poll_parses_its_feed_in_the_extraction_workers(server: LocalServer) -> None:
+    url = server.add_handler("/feed.xml", conditional_feed)
+    asked: list[tuple[str, str]] = []
+
+    async def go() -> tuple[PollResult, PollResult]:
+        async with Fetcher(local(server)) as fetcher:
+            here = await poll_source(fetcher, Source(url), SourceState())
+            with ExtractionPool(workers=1) as pool:
+                async def in_pool(body: bytes, final_url: str, headers) -> ParsedFeed:
+                    asked.append((final_url, headers["content-type"]))
+                    return await pool.parse_feed(body, final_url, headers)
+                return here, await poll_source(fetcher, Source(url), SourceState(), parse=in_pool)
+    here, there = run(go())
+    assert asked == [(url, "application/rss+xml")]  # the poll handed its body to the pool
+    assert there.status == "ok" and there.entries == here.entries and len(there.entries) == 3
+    assert (there.etag, there.warning) == (here.etag, here.warning)
+

@@ -165,12 +165,13 @@ def test_a_cli_pass_starts_the_feed_requests_beside_prefects_start_and_asks_each
 
     import flows.monitor as monitor
 
-    handed, began_early = [], []
+    handed, began_early, parsers = [], [], []
     real_poll, real_start = monitor.poll_source, monitor._start_early
 
-    async def poll_source(fetcher, source, state=None, started=None):
+    async def poll_source(fetcher, source, state=None, started=None, parse=None):
         handed.append(started is not None)
-        return await real_poll(fetcher, source, state, started)
+        parsers.append(getattr(parse, "__self__", None))
+        return await real_poll(fetcher, source, state, started, parse)
 
     async def start_early(begun, fetcher):
         began_early.append(1)  # started by the CLI's loop once the first session is done, not by the flow
@@ -186,6 +187,7 @@ def test_a_cli_pass_starts_the_feed_requests_beside_prefects_start_and_asks_each
         again = run_monitor_pass(watch, tmp_path / "nw.duckdb")
         asked = list(world.asked)
     assert first.counts.pages_fetched == len(PAGES) and began_early == [1, 1]
+    assert len(parsers) == 6 and all(isinstance(p, ExtractionPool) for p in parsers)  # feeds parse in the workers
     assert again.counts.sources_not_modified == 3 and again.task_runs == 3  # a poll-source task run each
     assert handed == [True] * 3  # each poll task took a request already started for it
     assert [what for what, _ in asked] == ["not_modified"] * 3  # one conditional GET per feed, no second
