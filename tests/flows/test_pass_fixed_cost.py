@@ -46,6 +46,22 @@ def test_a_pass_over_unchanged_feeds_starts_no_extraction_workers(tmp_path, pref
     assert calls == []  # every feed answered 304: no fork server was started for pages that never came
 
 
+def test_the_collector_skips_what_was_alive_before_a_pass_and_is_as_it_was_after(tmp_path, prefect_api, monkeypatch):
+    import flows.pipeline as pipeline
+    from flows.runner import PASS_GC_THRESHOLDS
+
+    during, real = [], pipeline.fresh_candidates
+    monkeypatch.setattr(pipeline, "fresh_candidates",
+                        lambda *args: during.append((gc.get_freeze_count(), gc.get_threshold())) or real(*args))
+    before = (gc.get_freeze_count(), gc.get_threshold())
+    with BenchWorld(PAGES, sites=2) as world:
+        done = run_monitor_pass(load_config(world.write_watch(tmp_path / "watch", len(PAGES))), tmp_path / "nw.duckdb")
+    assert done.counts.pages_fetched == len(PAGES)
+    [(frozen, thresholds)] = during
+    assert frozen > 10_000 and thresholds == PASS_GC_THRESHOLDS  # Prefect and the imports, left alone
+    assert (gc.get_freeze_count(), gc.get_threshold()) == before
+
+
 def test_a_pass_on_a_server_that_stays_up_leaves_every_task_run_recorded(tmp_path, prefect_api):
     # The CLI does not wait for the records when the server outlives it; they must still all arrive.
     from prefect import get_client
