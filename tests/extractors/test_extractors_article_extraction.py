@@ -165,3 +165,48 @@ def test_guarded_xpaths_change_no_extracted_field() -> None:
             expressions[:] = [back.get(id(e), e) for e in expressions]
     assert ours == stock
     assert all(any(g is e for v in lists for e in v) for _, g in GUARDED_XPATHS)  # guarded again
+
+
+def _loaded(tree) -> bytes | None:
+    from lxml import etree
+
+    return None if tree is None else etree.tostring(tree)
+
+
+LOADER_EDGES = {
+    "forbidden control": b"<html><body><p>one\x0btwo</p></body></html>",
+    "forbidden U+FFFE": "<html><body><p>one\ufffetwo</p></body></html>".encode(),
+    "byte order mark": "\ufeff<!DOCTYPE html><html><body><p>Xinjiang</p></body></html>".encode(),
+    "doctype with a slash": b"<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0//EN\" \"http://w3.org/x.dtd\"/>\n"
+                            b"<html><body><p>text</p></body></html>",
+    "self-closing html": b"<html lang='en'/>\n<body><p>text</p></body>",
+    "encoding declared": b"<?xml version='1.0' encoding='utf-8'?><html><body><p>caf\xc3\xa9</p></body></html>",
+    "latin-1": b"<html><head><meta charset='iso-8859-1'></head><body><p>caf\xe9</p></body></html>",
+    "gzip": gzip.compress(b"<html><body><p>compressed</p></body></html>"),
+    "plain text": b"Just words, no markup at all.",
+    "fragment": b"<p>a fragment</p>",
+    "empty html": b"<html></html>",
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOADER_EDGES))
+def test_the_page_loader_makes_the_tree_trafilaturas_would(name: str) -> None:
+    from trafilatura.utils import load_html
+
+    from extractors.extract import load_page
+
+    body = LOADER_EDGES[name]
+    assert _loaded(load_page(body)) == _loaded(load_html(body))
+
+
+def test_the_page_loader_makes_trafilaturas_trees_on_every_page_case_and_benchmark_page() -> None:
+    from trafilatura.utils import load_html
+
+    from extractors.extract import load_page
+
+    bodies = [case.read_bytes() for case in PAGE_CASES]
+    if BENCHMARK.is_dir():
+        bodies += [gzip.decompress(p.read_bytes()) for p in sorted((BENCHMARK / "html").glob("*.html.gz"))]
+    assert bodies
+    for body in bodies:
+        assert _loaded(load_page(body)) == _loaded(load_html(body))
