@@ -8,10 +8,9 @@ import socket
 import typing
 
 import httpcore
-from httpcore._backends.auto import AutoBackend  # the backend httpx uses by default
-from httpcore._utils import is_socket_readable
 
 from extractors.errors import BlockedAddressError, FetchError
+from extractors.netstream import AsyncioBackend
 
 LOGGER = logging.getLogger(__name__)
 
@@ -106,45 +105,12 @@ async def resolve_checked(host: str, port: int, allow: AllowPrivate) -> list[str
     return addresses
 
 
-class _SocketCached(httpcore.AsyncNetworkStream):
-    """A connection that answers "socket" and "is_readable" from the socket it looked up once.
-
-    httpcore asks every idle pooled connection whether it is readable on every request; anyio
-    answers by rebuilding a dict of socket attributes, calling getpeername() each time, which was
-    a tenth of a pass's fetching cost.
-    """
-
-    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
-        self._inner = inner
-        self._socket = inner.get_extra_info("socket")
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return await self._inner.read(max_bytes, timeout)
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        await self._inner.write(buffer, timeout)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def start_tls(self, ssl_context: typing.Any, server_hostname: str | None = None,
-                        timeout: float | None = None) -> httpcore.AsyncNetworkStream:
-        return _SocketCached(await self._inner.start_tls(ssl_context, server_hostname, timeout))
-
-    def get_extra_info(self, info: str) -> typing.Any:
-        if info == "socket" and self._socket is not None:
-            return self._socket
-        if info == "is_readable" and self._socket is not None:
-            return is_socket_readable(self._socket)
-        return self._inner.get_extra_info(info)
-
-
 class GuardedBackend(httpcore.AsyncNetworkBackend):
     """httpcore network backend that resolves the host itself and connects only to checked addresses."""
 
     def __init__(self, allow_private: AllowPrivate = False) -> None:
         self._allow = allow_private
-        self._inner = AutoBackend()
+        self._inner = AsyncioBackend()
 
     async def connect_tcp(
         self,
@@ -159,10 +125,8 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         last_error: Exception | None = None
         for address in addresses:
             try:
-                return _SocketCached(await self._inner.connect_tcp(
-                    address, port, timeout=timeout, local_address=local_address,
-                    socket_options=socket_options,
-                ))
+                return await self._inner.connect_tcp(address, port, timeout=timeout, local_address=local_address,
+                                                     socket_options=socket_options)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last_error = exc
         assert last_error is not None
