@@ -10,17 +10,18 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from types import TracebackType
+from typing import TypeVar
 from urllib.parse import urljoin
 
 from lxml import etree
-from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HtmlProcessingInstruction
+from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HtmlProcessingInstruction, fromstring
 from trafilatura import bare_extraction, xpaths
 from trafilatura.settings import Extractor
-from lxml.html import fromstring
 from trafilatura.utils import DOCTYPE_TAG, FAULTY_HTML, HTML_PARSER, fromstring_bytes, is_dubious_html, load_html
 
 from extractors.feedparse import ParsedFeed, parse_feed
@@ -28,6 +29,7 @@ from extractors.types import Extracted, Page
 from extractors.urls import is_http_url
 
 LOGGER = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # trafilatura and its helpers log every page they find hard at INFO/DEBUG; keep warnings only.
 NOISY_LOGGERS = ("trafilatura", "htmldate", "courlan", "justext", "charset_normalizer")
@@ -291,11 +293,17 @@ def _worker_context() -> multiprocessing.context.BaseContext:
 
 
 class ExtractionPool:
-    """A spawn-safe process pool for extract_article; use as a context manager."""
+    """A spawn-safe process pool for extract_article (and parse_feed); use as a context manager.
+
+    Its processes start with the first job: a pass whose feeds all answer 304 starts none. A worker
+    that dies (killed, out of memory) fails the jobs it held; the next job starts new workers, so
+    it costs those pages, not the rest of the pass.
+    """
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
         self._executor: ProcessPoolExecutor | None = None
+        self._open = False
 
     @staticmethod
     def prepare() -> None:
@@ -307,33 +315,49 @@ class ExtractionPool:
             forkserver.ensure_running()
 
     def __enter__(self) -> ExtractionPool:
-        self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=_worker_context(),
-                                             initializer=_start_worker, initargs=(os.getpid(),))
+        self._open = True
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
+        self._open = False
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=exc is not None)
             self._executor = None
 
+    def _new_executor(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=_worker_context(),
+                                   initializer=_start_worker, initargs=(os.getpid(),))
+
+    def _submit(self, fn: Callable[..., T], *args: object) -> Future[T]:
+        assert self._open, "use ExtractionPool as a context manager"
+        if self._executor is None:
+            self._executor = self._new_executor()
+        try:
+            return self._executor.submit(fn, *args)
+        except BrokenProcessPool:
+            LOGGER.warning("an extraction worker died; starting new workers")
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = self._new_executor()
+            return self._executor.submit(fn, *args)
+
     def submit(self, body: bytes, url: str) -> Future[Extracted]:
         """Extract one page in a worker; the future holds its Extracted."""
-        assert self._executor is not None, "use ExtractionPool as a context manager"
-        return self._executor.submit(extract_article, body, url)
+        return self._submit(extract_article, body, url)
 
     async def parse_feed(self, body: bytes, url: str, headers: Mapping[str, str]) -> ParsedFeed:
         """`parse_feed` in a worker: feedparser is pure Python, so a pass's feeds parse side by side,
         off the event loop (a `poll_source` parser). Never raises: a lost worker costs only the
         speed, the feed is then parsed here."""
-        assert self._executor is not None, "use ExtractionPool as a context manager"
         try:
-            return await asyncio.wrap_future(self._executor.submit(parse_feed, body, url, dict(headers)))
+            return await asyncio.wrap_future(self._submit(parse_feed, body, url, dict(headers)))
         except Exception as exc:  # the pool broke (a worker killed): parse_feed itself never raises
             LOGGER.warning("parsing the feed %s in a worker failed (%r); parsing it here", url, exc)
             return parse_feed(body, url, headers)
 
     def map(self, pages: Iterable[Page], chunksize: int = 4) -> Iterator[Extracted]:
         """Extracted for each page, in input order; pages that failed to fetch keep their error."""
-        assert self._executor is not None, "use ExtractionPool as a context manager"
+        assert self._open, "use ExtractionPool as a context manager"
+        if self._executor is None:
+            self._executor = self._new_executor()
         return self._executor.map(_extract_page, pages, chunksize=chunksize)
