@@ -152,8 +152,7 @@ class Warehouse:
         Opening and closing costs tens of milliseconds, so a pass groups the steps between two
         network waits in one session; it never holds one across a network wait, so readers get in.
         With `keep_duckdb`, the session's DuckDB (the file detached from it) serves the next session,
-        as `prepare_session` would: for sessions whose writes leave it little memory (a pass's first
-        session and its batches: 13 MB kept).
+        as `prepare_session` would: for a short session, whose writes leave it little memory.
         """
         if getattr(self._local, "con", None) is not None:  # nested: the outer session closes
             yield self
