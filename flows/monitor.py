@@ -1,10 +1,11 @@
 """The monitor flow: one pass over a watch's sources.
 
-poll every source (a task per source) -> drop links already stored -> fetch, extract (in a
-process pool), decide and store the pages (a task per `TASK_BATCHES` batches of `BATCH_SIZE` pages,
-one transaction per batch) -> record the run. Fetching the next pages overlaps deciding these,
-across task boundaries too. The feeds' conditional GETs start as soon as their ETags are read (from
-the CLI, while Prefect is still starting the flow run); each poll task takes its feed's answer.
+poll every source (a task per source; the feeds parse in the extraction workers) -> drop links
+already stored -> fetch, extract (in a process pool), decide and store the pages (a task per
+`TASK_BATCHES` batches of `BATCH_SIZE` pages, one transaction per batch) -> record the run.
+Fetching the next pages overlaps deciding these, across task boundaries too. The feeds' conditional
+GETs start as soon as their ETags are read (from the CLI, while Prefect is still starting the flow
+run); each poll task takes its feed's answer.
 """
 from __future__ import annotations
 
