@@ -1,7 +1,7 @@
 """extractors room: everything that touches the outside world and turns it into records.
 
-Names load on first use (PEP 562): an extraction worker imports trafilatura and this package,
-not httpx, feedparser and the rest of what polling needs.
+Names load on first use (PEP 562): an extraction worker imports trafilatura, feedparser (it
+parses the pass's feeds) and this package, not httpx and the rest of what polling needs.
 """
 from __future__ import annotations
 
