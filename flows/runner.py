@@ -3,11 +3,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from flows.config import WatchConfig
@@ -15,10 +13,6 @@ from flows.prefect_api import local_prefect_api, started_here
 from warehouse.passlock import exclusive_pass
 
 LOGGER = logging.getLogger(__name__)
-
-# During a pass: a young-generation collection every 10,000 allocations instead of 700, and older ones
-# rarely (a pass allocates feeds' entries, requests and decisions by the hundred thousand, few of them in cycles).
-PASS_GC_THRESHOLDS = (10_000, 50, 50)
 
 
 def _quiet_prefect(verbose: bool) -> None:
@@ -37,12 +31,12 @@ def run_monitor_pass(watch: WatchConfig, db_path: Path, *, verbose: bool = False
 
         same = PREFECT_API_URL.value() == api_url  # already in force: skip the settings rebuild (~0.1 s)
         with contextlib.nullcontext() if same else temporary_settings(updates={PREFECT_API_URL: api_url}):
-            from flows.monitor import around_flow_run, monitor, polls_beside_start
+            from flows.monitor import around_flow_run, collector_spares_what_was_there, monitor, polls_beside_start
 
             # The pass's first and last database sessions run while Prefect starts and ends the flow
             # run (`around_flow_run`), its feeds' requests while Prefect starts it (`polls_beside_start`);
             # the pass is over, or has raised, when the block ends.
-            with around_flow_run(watch, db_path) as handoff, _collector_spares_what_was_there():
+            with around_flow_run(watch, db_path) as handoff, collector_spares_what_was_there():
                 run = monitor(str(watch.path), str(db_path), show_progress=progress, return_state=True)
                 state = asyncio.run(polls_beside_start(handoff, watch, run))
             summary = state.result()
@@ -52,24 +46,6 @@ def run_monitor_pass(watch: WatchConfig, db_path: Path, *, verbose: bool = False
             if started_here(api_url):
                 _flush_records(state, expected_tasks=summary.task_runs)
     return summary
-
-
-@contextlib.contextmanager
-def _collector_spares_what_was_there() -> Iterator[None]:
-    """Keep the cyclic garbage collector off what was alive before the pass, and collect less often.
-
-    What the imports made (Prefect, pydantic's models: some 140,000 objects) outlives the pass, yet
-    every full collection walks it again: two of those took 0.19 s of a 1,000-page pass, and the
-    pass's collections 0.37 s in all (0.09 s so). The collector's settings are back as they were after.
-    """
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(*PASS_GC_THRESHOLDS)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
 
 
 def _flush_records(state, expected_tasks: int, timeout: float = 15.0) -> None:

@@ -48,7 +48,7 @@ def test_a_pass_over_unchanged_feeds_starts_no_extraction_workers(tmp_path, pref
 
 def test_the_collector_skips_what_was_alive_before_a_pass_and_is_as_it_was_after(tmp_path, prefect_api, monkeypatch):
     import flows.pipeline as pipeline
-    from flows.runner import PASS_GC_THRESHOLDS
+    from flows.monitor import PASS_GC_THRESHOLDS
 
     during, real = [], pipeline.fresh_candidates
     monkeypatch.setattr(pipeline, "fresh_candidates",
