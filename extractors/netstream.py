@@ -87,9 +87,14 @@ class _Receiver(asyncio.Protocol):
 class AsyncioStream(httpcore.AsyncNetworkStream):
     """One connection, plain or TLS, as httpcore's HTTP/1.1 code reads and writes it."""
 
-    def __init__(self, transport: asyncio.Transport, receiver: _Receiver) -> None:
-        self._transport = transport
+    def __init__(self, receiver: _Receiver) -> None:
         self._receiver = receiver
+
+    @property
+    def _transport(self) -> asyncio.Transport:
+        """The connection's transport: the TLS one once `start_tls` has run (the receiver holds it)."""
+        assert self._receiver.transport is not None, "a receiver gets its transport on connecting"
+        return self._receiver.transport
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         receiver = self._receiver
@@ -138,7 +143,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         if transport is None:  # the connection closed during the handshake
             raise httpcore.ConnectError("the connection closed during the TLS handshake")
         self._receiver.transport = transport
-        return AsyncioStream(transport, self._receiver)
+        return AsyncioStream(self._receiver)
 
     def get_extra_info(self, info: str) -> typing.Any:
         if info == "ssl_object":
@@ -181,7 +186,7 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         sock = transport.get_extra_info("socket")
         for option in socket_options or ():
             sock.setsockopt(*option)
-        return AsyncioStream(transport, receiver)
+        return AsyncioStream(receiver)
 
     async def connect_unix_socket(self, path: str, timeout: float | None = None,
                                   socket_options: typing.Any = None) -> httpcore.AsyncNetworkStream:
