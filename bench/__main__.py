@@ -24,7 +24,6 @@ from bench.micro import batch_write_vs_archive, lookup_vs_archive, write_through
 from bench.procs import ChildRun, run_child
 from bench.report import BenchResults, PassCPU, PassFigure
 from bench.world import BenchWorld
-from flows.prefect_api import CERT_FILE_SETTING
 
 LOGGER = logging.getLogger("bench")
 
@@ -126,20 +125,15 @@ def _fixed_cost_rounds(world: BenchWorld, idle_step: dict, n: int, work: Path, e
     source, flows of the pass's polls alone (no database), all-304 passes. Side by side, all four meet
     the server (its records, its load) alike.
     Without `flows`, REPEATS processes of all-304 passes only (the idle pass a marginal cost subtracts)."""
-    runs: dict[str, list[ChildRun]] = {"empty": [], "tasks": [], "polls": [], "idle": [], "stock": []}
+    runs: dict[str, list[ChildRun]] = {"empty": [], "tasks": [], "polls": [], "idle": []}
     if not flows:
         _say(f"all-304 passes after {n} pages, in {REPEATS} processes")
         runs["idle"] = [run_child({"steps": [idle_step, idle_step]}, work, env, f"idle-{n}-{i}") for i in range(REPEATS)]
         return runs
     _say(f"fixed cost after {n} pages: {FIXED_REPEATS} rounds of an empty-flow process, a no-op-task-flow "
-         "process, a polls-only-flow process, an all-304-pass process and an empty-flow process on Prefect's "
-         "default trust store")
-    # Every process gets the settings `local_prefect_api` gave this one (the one-certificate trust store
-    # for a plain-HTTP API), as `newswatch` runs its flows; one kind more runs without it, as Prefect ships.
-    stock = {k: v for k, v in env.items() if k != CERT_FILE_SETTING}
+         "process, a polls-only-flow process and an all-304-pass process")
     for i in range(FIXED_REPEATS):
         runs["empty"].append(run_child({"steps": [{"kind": "empty_flow"}] * 3}, work, env, f"empty-{n}-{i}"))
-        runs["stock"].append(run_child({"steps": [{"kind": "empty_flow"}]}, work, stock, f"stock-{n}-{i}"))
         runs["tasks"].append(run_child({"steps": [{"kind": "task_flow", "tasks": world.sites}] * 2}, work, env,
                                        f"tasks-{n}-{i}"))
         runs["polls"].append(run_child({"steps": [{**idle_step, "kind": "poll_flow"}] * 2}, work, env,
@@ -177,8 +171,6 @@ def measure_passes(results: BenchResults, pages, sizes: list[int], work: Path, p
                     results.idle_pass_s = _best([s["seconds"] for s in i.figures["steps"]] for i in idle)
                     results.round_ratios = {name: _round_ratios(runs, empty) for name, runs in
                                             (("idle", idle), ("polls", polls), ("tasks", tasks))}
-                    results.stock_empty_flow_s = min(_first_flow_s(r) for r in fixed["stock"])
-                    results.stock_round_ratios = _round_ratios(idle, fixed["stock"])
                     results.idle_process_s = min(_one_flow_process(i.figures) for i in idle)
         results.notes.append(f"served requests: {world.requests}")
 

@@ -82,9 +82,6 @@ class BenchResults:
     # Round by round, each kind's first flow run against the empty flow run of the same round ("idle",
     # "polls", "tasks"): the target's figure is the median of the all-304 pass's.
     round_ratios: dict[str, list[float]] = field(default_factory=dict)
-    # An empty flow run on Prefect's default trust store (certifi's bundle), and the all-304 pass against it.
-    stock_empty_flow_s: float = 0.0
-    stock_round_ratios: list[float] = field(default_factory=list)
     lookups: list[LookupFigure] = field(default_factory=list)
     writes: list[WriteFigure] = field(default_factory=list)
     batch_writes: list[BatchWriteFigure] = field(default_factory=list)
@@ -147,9 +144,6 @@ class BenchResults:
                     f"| import the monitor flow (`flows.monitor`, `flows.runner`) | {self.import_flows_s:.2f} |"]
             out += [f"| empty flow run #{i + 1} in one process (best of {self.fixed_repeats} processes) | {s:.2f} |"
                     for i, s in enumerate(self.empty_flow_s)]
-            if self.stock_empty_flow_s:
-                out += [f"| empty flow run #1 on Prefect's default trust store (best of {self.fixed_repeats} processes) "
-                        f"| {self.stock_empty_flow_s:.2f} |"]
             out += [f"| flow of {self.task_flow_tasks} no-op task runs #{i + 1} in one process (best of {self.fixed_repeats} processes) "
                     f"| {s:.2f} |" for i, s in enumerate(self.task_flow_s)]
             out += [f"| flow of the pass's {self.task_flow_tasks} polls alone, each a `poll-source` task run answered "
@@ -176,17 +170,6 @@ class BenchResults:
                     out += ["", f"Best of each side instead: the all-304 pass {self.idle_pass_s[0]:.2f} s against the "
                             f"empty flow run's {self.empty_flow_s[0]:.2f} s, "
                             f"{self.idle_pass_s[0] / self.empty_flow_s[0]:.2f}×."]
-            if self.stock_round_ratios and self.empty_flow_s:
-                saved = self.stock_empty_flow_s - self.empty_flow_s[0]
-                out += ["", f"Every process above ran with the settings `newswatch` gives Prefect for a plain-HTTP "
-                        f"API: a one-certificate trust store instead of certifi's ~150 roots, which each Prefect "
-                        f"client otherwise loads (about 17 ms of CPU, three or four clients a flow run). On "
-                        f"Prefect's default store, an empty flow run took {self.stock_empty_flow_s:.2f} s "
-                        f"({saved * 1000:+.0f} ms against the same flow run above, best of each); the all-304 pass "
-                        f"(with the store) against that default empty flow run, round by round: median "
-                        f"{statistics.median(self.stock_round_ratios):.2f} "
-                        f"({', '.join(f'{r:.2f}' for r in self.stock_round_ratios)}). The target row compares like "
-                        "with like: both with the store."]
             if self.empty_process_s:
                 out += ["", f"Whole processes, as a user starts them against a running server: the all-304 one "
                         f"costs {self.idle_process_s / self.empty_process_s:.2f}× the empty-flow one. The target "

@@ -117,11 +117,11 @@ def _run_flow(config_path: Path, db_path: Path, since: str | None) -> DigestFlow
     """Run the digest flow against the configured Prefect API, or a private local server."""
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    from prefect.settings import temporary_settings
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from flows.prefect_api import api_settings, local_prefect_api
+    from flows.prefect_api import local_prefect_api
 
-    with local_prefect_api() as api_url, temporary_settings(updates=api_settings(api_url)):
+    with local_prefect_api() as api_url, temporary_settings(updates={PREFECT_API_URL: api_url}):
         from flows.digest import digest
 
         state = digest(str(config_path), str(db_path), send=True, since=since, return_state=True)

@@ -4,11 +4,6 @@ Prefect's temporary in-process API loses most task-run records and prints "Error
 events" tracebacks when the process exits, so a pass run from the CLI starts `prefect server`
 as a child process instead, waits until the flow run's records are in, and stops it quietly.
 The server's own output goes to a log file, never to the user's terminal.
-
-Every Prefect client a process makes (a flow run makes three or four: its own, the result store's,
-the events worker's, the version check's) builds a TLS context that loads certifi's ~150 root
-certificates, about 17 ms of CPU each, even for an API on plain HTTP that never negotiates TLS.
-For such an API, `plain_http_trust` points Prefect at a one-certificate bundle instead.
 """
 from __future__ import annotations
 
@@ -16,27 +11,20 @@ import contextlib
 import json
 import logging
 import os
-import re
 import signal
-import ssl
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import certifi
 import httpx
 
 LOGGER = logging.getLogger(__name__)
 
 START_TIMEOUT = 180.0  # a cold start on a busy 2-core machine was seen to take 70 s
 SERVE_MARKER = "newswatch-serve.json"  # where `newswatch serve` says which API it runs
-CERT_FILE_SETTING = "PREFECT_API_SSL_CERT_FILE"
-PLAIN_HTTP_BUNDLE = "newswatch-plain-http-ca.pem"  # in the Prefect home
-_PEM_CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\n?", re.S)
 
 
 class PrefectServerError(RuntimeError):
@@ -84,63 +72,6 @@ def wait_healthy(api_url: str, proc: subprocess.Popen | None, log_path: Path | N
     raise PrefectServerError(f"the local Prefect server did not answer within {timeout:.0f} s (log: {log_path})")
 
 
-def one_certificate_bundle(home: Path) -> Path | None:
-    """`home`/PLAIN_HTTP_BUNDLE: the first certificate of certifi's bundle, written once; None if it cannot be."""
-    path = home / PLAIN_HTTP_BUNDLE
-    for _ in range(2):
-        try:
-            ssl.create_default_context(cafile=str(path))  # 0.3 ms; a missing or damaged file raises
-            return path
-        except (OSError, ssl.SSLError):
-            pass
-        try:
-            first = _PEM_CERTIFICATE.search(Path(certifi.where()).read_bytes())
-            if first is None:
-                return None
-            home.mkdir(parents=True, exist_ok=True)
-            partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-            partial.write_bytes(first.group(0))
-            os.replace(partial, path)  # whole or not at all, whichever process writes it
-        except OSError:
-            LOGGER.debug("could not write %s", path, exc_info=True)
-            return None
-    return None
-
-
-@contextlib.contextmanager
-def plain_http_trust(api_url: str, home: Path) -> Iterator[None]:
-    """While the block runs, Prefect clients of a plain-HTTP API (and child processes) load a
-    one-certificate trust store instead of certifi's: their TLS context is built but never used.
-
-    Nothing becomes trusted that was not: the store is a subset of certifi's, and a connection that
-    did turn to TLS would trust less, not more. A user's own PREFECT_API_SSL_CERT_FILE is kept, as is
-    any API on https. Prefect reads the setting when it is imported; a process that imported it
-    before this block sees the change only through `prefect.settings.temporary_settings`.
-    """
-    bundle = None
-    if urlsplit(api_url).scheme == "http" and not os.environ.get(CERT_FILE_SETTING):
-        bundle = one_certificate_bundle(home)
-    if bundle is None:
-        yield
-        return
-    os.environ[CERT_FILE_SETTING] = str(bundle)
-    try:
-        yield
-    finally:
-        os.environ.pop(CERT_FILE_SETTING, None)
-
-
-def api_settings(api_url: str) -> dict:
-    """What to pass `prefect.settings.temporary_settings(updates=...)` for a block that uses `api_url`,
-    in a process that imported Prefect before `local_prefect_api` put them in its environment."""
-    from prefect.settings import PREFECT_API_SSL_CERT_FILE, PREFECT_API_URL
-
-    updates = {PREFECT_API_URL: api_url}
-    if os.environ.get(CERT_FILE_SETTING):
-        updates[PREFECT_API_SSL_CERT_FILE] = os.environ[CERT_FILE_SETTING]
-    return updates
-
-
 _STARTED_HERE: set[str] = set()  # API URLs of the servers this process started and will stop
 
 
@@ -155,28 +86,19 @@ def local_prefect_api(scheduler: bool = False) -> Iterator[str]:
 
     `scheduler` turns on the services that run deployments on schedule (for `newswatch serve`).
     """
-    home = prefect_home()
     configured = os.environ.get("PREFECT_API_URL")
     if configured:
-        with plain_http_trust(configured, home):
-            yield configured
+        yield configured
         return
+    home = prefect_home()
     home.mkdir(parents=True, exist_ok=True)
     running = _running_serve_api(home)
     if running and not scheduler:  # `newswatch serve` is up: use its server, start none
-        with plain_http_trust(running, home):
-            yield running
+        yield running
         return
-    api_url = f"http://127.0.0.1:{_free_port()}/api"
-    with plain_http_trust(api_url, home), _server(api_url, home, scheduler):  # the server's own clients too
-        yield api_url
-
-
-@contextlib.contextmanager
-def _server(api_url: str, home: Path, scheduler: bool) -> Iterator[None]:
-    """`prefect server start` at `api_url`, healthy and exported as PREFECT_API_URL for the block."""
     log_path = home / "newswatch-server.log"
-    port = urlsplit(api_url).port
+    port = _free_port()
+    api_url = f"http://127.0.0.1:{port}/api"
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
@@ -190,7 +112,7 @@ def _server(api_url: str, home: Path, scheduler: bool) -> Iterator[None]:
         _STARTED_HERE.add(api_url)
         if scheduler:
             marker.write_text(json.dumps({"api_url": api_url, "pid": proc.pid}))
-        yield
+        yield api_url
     finally:
         _STARTED_HERE.discard(api_url)
         os.environ.pop("PREFECT_API_URL", None)

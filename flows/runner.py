@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from flows.config import WatchConfig
-from flows.prefect_api import api_settings, local_prefect_api, started_here
+from flows.prefect_api import local_prefect_api, started_here
 from warehouse.passlock import exclusive_pass
 
 LOGGER = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ def run_monitor_pass(watch: WatchConfig, db_path: Path, *, verbose: bool = False
         from prefect.settings import PREFECT_API_URL, temporary_settings
 
         same = PREFECT_API_URL.value() == api_url  # already in force: skip the settings rebuild (~0.1 s)
-        with contextlib.nullcontext() if same else temporary_settings(updates=api_settings(api_url)):
+        with contextlib.nullcontext() if same else temporary_settings(updates={PREFECT_API_URL: api_url}):
             from flows.monitor import around_flow_run, collector_spares_what_was_there, monitor, polls_beside_start
 
             # The pass's first and last database sessions run while Prefect starts and ends the flow

@@ -12,7 +12,7 @@ import yaml
 from rich.console import Console
 
 from flows.config import load_config
-from flows.prefect_api import api_settings, local_prefect_api
+from flows.prefect_api import local_prefect_api
 
 LOGGER = logging.getLogger(__name__)
 
@@ -74,9 +74,9 @@ def serve_deployments(prefect_file: Path, config_path: Path, db_path: Path, out:
     with local_prefect_api(scheduler=True) as api_url:
         from prefect.exceptions import TerminationSignal
         from prefect.runner import Runner
-        from prefect.settings import temporary_settings
+        from prefect.settings import PREFECT_API_URL, temporary_settings
 
-        with temporary_settings(updates=api_settings(api_url)):
+        with temporary_settings(updates={PREFECT_API_URL: api_url}):
             runner = Runner(name="newswatch", pause_on_shutdown=True)
             for d in deployments:
                 params = {**(d.get("parameters") or {}), "config_path": str(config_path), "db_path": str(db_path)}

@@ -236,26 +236,17 @@ def test_the_polls_only_flow_polls_every_feed_as_a_pass_does_and_never_writes(pr
 def test_the_fixed_cost_processes_run_in_rounds_side_by_side(monkeypatch, tmp_path: Path) -> None:
     import bench.__main__ as bench_main
 
-    started, trust = [], {}
-
-    def run_child(spec, work, env, label):
-        started.append(label)
-        trust[label] = env.get(bench_main.CERT_FILE_SETTING)
-        return label
-
-    monkeypatch.setattr(bench_main, "run_child", run_child)
+    started = []
+    monkeypatch.setattr(bench_main, "run_child", lambda spec, work, env, label: started.append(label) or label)
 
     class World:
         sites = 3
 
-    env = {bench_main.CERT_FILE_SETTING: "/home/prefect/one.pem"}
-    runs = bench_main._fixed_cost_rounds(World(), {"kind": "pass"}, 1000, tmp_path, env, flows=True)
+    runs = bench_main._fixed_cost_rounds(World(), {"kind": "pass"}, 1000, tmp_path, {}, flows=True)
     rounds = bench_main.FIXED_REPEATS
-    kinds = ("empty", "stock", "tasks", "polls", "idle")
+    kinds = ("empty", "tasks", "polls", "idle")
     assert started == [f"{kind}-1000-{i}" for i in range(rounds) for kind in kinds]
     assert {kind: len(labels) for kind, labels in runs.items()} == dict.fromkeys(kinds, rounds)
-    # Like with like, as newswatch runs flows; one empty flow a round on Prefect's default trust store.
-    assert {label for label, store in trust.items() if store is None} == {f"stock-1000-{i}" for i in range(rounds)}
     started.clear()
     runs = bench_main._fixed_cost_rounds(World(), {"kind": "pass"}, 2000, tmp_path, {}, flows=False)
     assert started == [f"idle-2000-{i}" for i in range(bench_main.REPEATS)] and runs["empty"] == []
