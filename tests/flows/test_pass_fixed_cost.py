@@ -128,25 +128,35 @@ def test_a_pass_process_loads_neither_fastapi_nor_arrow_scanning_when_it_need_no
     assert unchanged == {"fetched": 0, "fastapi": False, "arrow_scans": False}
 
 
-def test_the_first_database_session_runs_while_prefect_starts_the_flow_run(tmp_path, prefect_api):
-    from prefect import get_client
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+def test_the_first_database_session_runs_while_prefect_starts_the_flow_run(tmp_path, prefect_api, monkeypatch):
+    import flows.monitor as monitor
 
-    with BenchWorld(PAGES, sites=2) as world, temporary_settings(updates={PREFECT_API_URL: prefect_api}):
+    moments = {}
+    real_begin, real_take = monitor.begin_pass, monitor._take_handoff
+
+    def begin_pass(*args):
+        moments["session began"] = time.monotonic()
+        return real_begin(*args)
+
+    def take_handoff(*args):  # the first thing the flow's body does with the pass
+        moments.setdefault("flow body began", time.monotonic())
+        return real_take(*args)
+
+    with BenchWorld(PAGES, sites=2) as world:
         watch = load_config(world.write_watch(tmp_path / "watch", len(PAGES)))
         run_monitor_pass(watch, tmp_path / "nw.duckdb")
+        monkeypatch.setattr(monitor, "begin_pass", begin_pass)
+        monkeypatch.setattr(monitor, "_take_handoff", take_handoff)
+        called = time.monotonic()
         again = run_monitor_pass(watch, tmp_path / "nw.duckdb")
-        with get_client(sync_client=True) as client:
-            flow_runs = client.read_flow_runs(flow_run_filter=None, limit=200)
     assert again.counts.sources_not_modified == 2
     con = duckdb.connect(str(tmp_path / "nw.duckdb"), read_only=True)
-    started_at, status = con.execute("SELECT started_at, status FROM runs WHERE id = ?", [again.run_id]).fetchone()
+    status, = con.execute("SELECT status FROM runs WHERE id = ?", [again.run_id]).fetchone()
     con.close()
-    ours = [r for r in flow_runs if r.parameters.get("config_path") == str(watch.path)]
-    latest = max(ours, key=lambda r: r.start_time)
     assert status == "completed"
-    # Recorded before Prefect had the flow run running: the session did not wait for the flow's body.
-    assert started_at < latest.start_time
+    # Begun as the CLI called for the flow run, not once Prefect had started it and entered its body.
+    assert called <= moments["session began"] < moments["flow body began"]
+    assert moments["session began"] - called < moments["flow body began"] - moments["session began"]
 
 
 def test_a_pass_whose_flow_run_never_starts_is_recorded_failed_not_running(tmp_path):
