@@ -210,3 +210,56 @@ def test_the_page_loader_makes_trafilaturas_trees_on_every_page_case_and_benchma
     assert bodies
     for body in bodies:
         assert _loaded(load_page(body)) == _loaded(load_html(body))
+
+
+SHORT_PAGES = {  # too little text: trafilatura's baseline rescue, or None
+    "one line": b"<html><body><p>Xinjiang.</p></body></html>",
+    "nav only": b"<html><body><nav><a href='/a'>Home</a> <a href='/b'>World</a></nav></body></html>",
+    "bare div text": b"<html><body><div>" + b"Bachelet visited the region in May. " * 3 + b"</div></body></html>",
+    "comments only": b"<html><body><div id='comments'><p>" + b"A reader wrote this. " * 20 + b"</p></div></body></html>",
+}
+
+
+def test_the_article_text_is_what_bare_extraction_gives_on_every_page_case_and_benchmark_page() -> None:
+    # extract_article skips bare_extraction's copy of the tree, and the cleaned tree's backup that
+    # its options never read: the text must be trafilatura's own, to the character.
+    import copy
+
+    from trafilatura import bare_extraction, core
+
+    from extractors.extract import _STOCK_PREPARE_TREE, OPTIONS, _article_text, _prepare_tree_for_fast_extraction, load_page
+
+    bodies = [(case.read_bytes(), json.loads(case.with_suffix(".expect.json").read_text())["url"]) for case in PAGE_CASES]
+    bodies += [(body, "https://short.example/a") for body in SHORT_PAGES.values()]
+    bodies.append((GUARD_EDGES, "https://g.example/a"))
+    if BENCHMARK.is_dir():
+        bodies += [(gzip.decompress(p.read_bytes()), "https://bench.example/" + p.name)
+                   for p in sorted((BENCHMARK / "html").glob("*.html.gz"))]
+
+    def options(url: str):
+        chosen = copy.copy(OPTIONS)
+        chosen.url = chosen.source = url
+        return chosen
+
+    ours = [_article_text(load_page(body), options(url)) for body, url in bodies]
+    assert core._prepare_tree is _prepare_tree_for_fast_extraction
+    core._prepare_tree = _STOCK_PREPARE_TREE
+    try:
+        stock = [bare_extraction(load_page(body), options=options(url)) for body, url in bodies]
+    finally:
+        core._prepare_tree = _prepare_tree_for_fast_extraction
+    assert ours == [None if document is None else document.text for document in stock]
+    assert None in ours and sum(text is not None for text in ours) > len(PAGE_CASES)  # both answers are covered
+
+
+def test_other_options_keep_trafilaturas_backup_of_the_cleaned_tree() -> None:
+    from trafilatura.settings import Extractor
+
+    from extractors.extract import _prepare_tree_for_fast_extraction, load_page
+
+    body = (CASES / "pages" / "article.html").read_bytes()
+    fast = _prepare_tree_for_fast_extraction(load_page(body), Extractor(fast=True, comments=False), None)
+    with_comments = _prepare_tree_for_fast_extraction(load_page(body), Extractor(fast=True, comments=True), None)
+    fallbacks = _prepare_tree_for_fast_extraction(load_page(body), Extractor(fast=False, comments=False), None)
+    assert fast[1] is None
+    assert with_comments[1] is not None and fallbacks[1] is not None
