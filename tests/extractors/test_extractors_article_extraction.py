@@ -221,13 +221,13 @@ SHORT_PAGES = {  # too little text: trafilatura's baseline rescue, or None
 
 
 def test_the_article_text_is_what_bare_extraction_gives_on_every_page_case_and_benchmark_page() -> None:
-    # extract_article skips bare_extraction's copy of the tree, and the cleaned tree's backup that
-    # its options never read: the text must be trafilatura's own, to the character.
+    # extract_article skips trafilatura's whole-tree copies that only a short result reads, and goes
+    # the stock way for those: the text must be trafilatura's own, to the character.
     import copy
 
-    from trafilatura import bare_extraction, core
+    from trafilatura import bare_extraction, core, main_extractor
 
-    from extractors.extract import _STOCK_PREPARE_TREE, OPTIONS, _article_text, _prepare_tree_for_fast_extraction, load_page
+    from extractors import extract
 
     bodies = [(case.read_bytes(), json.loads(case.with_suffix(".expect.json").read_text())["url"]) for case in PAGE_CASES]
     bodies += [(body, "https://short.example/a") for body in SHORT_PAGES.values()]
@@ -237,29 +237,47 @@ def test_the_article_text_is_what_bare_extraction_gives_on_every_page_case_and_b
                    for p in sorted((BENCHMARK / "html").glob("*.html.gz"))]
 
     def options(url: str):
-        chosen = copy.copy(OPTIONS)
+        chosen = copy.copy(extract.OPTIONS)
         chosen.url = chosen.source = url
         return chosen
 
-    ours = [_article_text(load_page(body), options(url)) for body, url in bodies]
-    assert core._prepare_tree is _prepare_tree_for_fast_extraction
-    core._prepare_tree = _STOCK_PREPARE_TREE
+    reloads = []
+
+    def reloaded(body: bytes):
+        reloads.append(body)
+        return extract.load_page(body)
+
+    ours = [extract._article_text(extract.load_page(body), options(url), lambda body=body: reloaded(body))
+            for body, url in bodies]
+    lean = (core._prepare_tree, core.baseline, main_extractor.deepcopy)
+    core._prepare_tree, core.baseline, main_extractor.deepcopy = (extract._STOCK_PREPARE_TREE, extract._STOCK_BASELINE,
+                                                                  copy.deepcopy)
     try:
-        stock = [bare_extraction(load_page(body), options=options(url)) for body, url in bodies]
+        stock = [bare_extraction(extract.load_page(body), options=options(url)) for body, url in bodies]
     finally:
-        core._prepare_tree = _prepare_tree_for_fast_extraction
+        core._prepare_tree, core.baseline, main_extractor.deepcopy = lean
     assert ours == [None if document is None else document.text for document in stock]
     assert None in ours and sum(text is not None for text in ours) > len(PAGE_CASES)  # both answers are covered
+    # Short results went the stock way; every page case (full articles) stayed on the lean path.
+    assert set(SHORT_PAGES.values()) <= set(reloads)
+    assert not {case.read_bytes() for case in PAGE_CASES} & set(reloads)
 
 
-def test_other_options_keep_trafilaturas_backup_of_the_cleaned_tree() -> None:
+def test_off_the_lean_path_trafilatura_keeps_its_copies() -> None:
     from trafilatura.settings import Extractor
 
-    from extractors.extract import _prepare_tree_for_fast_extraction, load_page
+    from extractors.extract import _LEAN, _deepcopy_lean, _prepare_tree_lean, load_page
 
     body = (CASES / "pages" / "article.html").read_bytes()
-    fast = _prepare_tree_for_fast_extraction(load_page(body), Extractor(fast=True, comments=False), None)
-    with_comments = _prepare_tree_for_fast_extraction(load_page(body), Extractor(fast=True, comments=True), None)
-    fallbacks = _prepare_tree_for_fast_extraction(load_page(body), Extractor(fast=False, comments=False), None)
-    assert fast[1] is None
-    assert with_comments[1] is not None and fallbacks[1] is not None
+    assert _prepare_tree_lean(load_page(body), Extractor(fast=True, comments=False), None)[1] is not None
+    _LEAN.on = True
+    try:
+        tree = load_page(body)
+        assert _prepare_tree_lean(tree, Extractor(fast=True, comments=True), None)[1] is not None  # comments read it
+        assert _prepare_tree_lean(tree, Extractor(fast=False, comments=False), None)[1] is not None  # fallbacks do
+        cleaned, backup = _prepare_tree_lean(tree, Extractor(fast=True, comments=False), None)
+        assert backup is None and cleaned is tree  # cleaned in place
+        assert type(_deepcopy_lean(cleaned)).__name__ == "_NoBackup"
+        assert len(_deepcopy_lean(cleaned)) == len(cleaned)  # only that first copy is left out
+    finally:
+        _LEAN.on, _LEAN.cleaned = False, None
