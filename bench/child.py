@@ -103,6 +103,10 @@ def _pass_runner(step: dict):
 def run_steps(spec: dict) -> dict:
     """Run each step of the spec in order; return their timings and what each pass did."""
     figures: dict = {"steps": []}
+    if any(step["kind"] == "pass" for step in spec["steps"]):  # as `newswatch run` does, before Prefect's import
+        from flows.runner import start_workers_ahead
+
+        start_workers_ahead()
     began = time.perf_counter()
     import prefect  # noqa: F401 - timed: Prefect's import is part of every process's start-up
 

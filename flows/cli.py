@@ -76,9 +76,11 @@ def run(
         watch = load_config(config_path)
     except ConfigError as exc:
         raise fail(str(exc)) from None
-    from flows.runner import run_monitor_pass
+    from flows.runner import run_monitor_pass, start_workers_ahead
 
     from warehouse.errors import WarehouseBusyError
+
+    start_workers_ahead()  # beside Prefect's import, which run_monitor_pass starts with
 
     try:
         summary = run_monitor_pass(watch, db_path, verbose=verbose, progress=sys.stdout.isatty())

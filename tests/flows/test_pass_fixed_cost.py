@@ -364,3 +364,22 @@ def test_a_warehouse_that_cannot_be_opened_fails_the_pass_with_its_error(tmp_pat
 
         APILogWorker.drain_all(timeout=15)  # the failed flow run's log lines, sent while the server is up
     assert bad.read_bytes() == b"not a duckdb file, but a user's notes" * 100  # left as it was
+
+
+def test_the_workers_fork_server_starts_before_prefect_is_imported(tmp_path):
+    # As `newswatch run` starts: the fork server imports trafilatura on the core Prefect's import leaves idle.
+    script = (
+        "import json, sys\n"
+        "from flows.runner import start_workers_ahead\n"
+        "start_workers_ahead()\n"
+        "from multiprocessing import forkserver\n"
+        "pid = forkserver._forkserver._forkserver_pid\n"
+        "print(json.dumps({'pid': pid, 'prefect': 'prefect' in sys.modules,\n"
+        "                  'cmdline': open(f'/proc/{pid}/cmdline').read()}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    started = json.loads(done.stdout.strip().splitlines()[-1])
+    assert started["pid"] and not started["prefect"]
+    assert "extractors.extract" in started["cmdline"]  # what it imports before forking workers
