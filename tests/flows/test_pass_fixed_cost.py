@@ -366,7 +366,7 @@ def test_a_warehouse_that_cannot_be_opened_fails_the_pass_with_its_error(tmp_pat
     assert bad.read_bytes() == b"not a duckdb file, but a user's notes" * 100  # left as it was
 
 
-def test_the_workers_fork_server_starts_before_prefect_is_imported(tmp_path):
+def test_the_workers_fork_server_starts_before_prefect_is_imported():
     # As `newswatch run` starts: the fork server imports trafilatura on the core Prefect's import leaves idle.
     script = (
         "import json, sys\n"
