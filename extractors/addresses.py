@@ -83,8 +83,36 @@ def check_literal(host: str, port: int, allow: AllowPrivate) -> None:
         raise BlockedAddressError(f"refused: {ip} is {problem}")
 
 
+def _literal(host: str) -> str | None:
+    """The address an IP-literal host names, spelled as the resolver answers it; None for a name."""
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.scope_id is not None:  # the resolver's business
+        return None
+    family = socket.AF_INET6 if isinstance(ip, ipaddress.IPv6Address) else socket.AF_INET
+    return socket.inet_ntop(family, ip.packed)  # "::ffff:10.0.0.1", where str() gives "::ffff:a00:1"
+
+
 async def resolve_checked(host: str, port: int, allow: AllowPrivate) -> list[str]:
     """Resolve a host and return its addresses, refusing it when any of them is not public."""
+    literal = _literal(host)
+    # A literal needs no resolver: no trip through the loop's executor threads, which `asyncio.run` joins at its end.
+    addresses = [literal] if literal is not None else await _resolve(host, port)
+    if private_allowed(allow, host, port):
+        return addresses
+    for address in addresses:
+        problem = address_problem(ipaddress.ip_address(address))
+        # One bad answer refuses the host: a name that mixes public and private answers is a rebinding trick.
+        if problem:
+            shown = address if address == host.strip("[]") else f"{host} ({address})"
+            raise BlockedAddressError(f"refused: {shown} is {problem}")
+    return addresses
+
+
+async def _resolve(host: str, port: int) -> list[str]:
+    """The host's addresses from the system resolver (on the loop's executor threads)."""
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
@@ -94,14 +122,6 @@ async def resolve_checked(host: str, port: int, allow: AllowPrivate) -> list[str
         address = str(sockaddr[0]).split("%", 1)[0]
         if address not in addresses:
             addresses.append(address)
-    if private_allowed(allow, host, port):
-        return addresses
-    for address in addresses:
-        problem = address_problem(ipaddress.ip_address(address))
-        # One bad answer refuses the host: a name that mixes public and private answers is a rebinding trick.
-        if problem:
-            shown = address if address == host.strip("[]") else f"{host} ({address})"
-            raise BlockedAddressError(f"refused: {shown} is {problem}")
     return addresses
 
 

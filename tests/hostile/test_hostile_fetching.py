@@ -1,15 +1,17 @@
 """Hostile servers and URLs: SSRF, redirect tricks, dripping bodies, gzip bombs, oversized bodies."""
 from __future__ import annotations
 
+import asyncio
 import gzip
 import ipaddress
+import socket
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from extractors import FetchSettings, Fetcher, Page, PollResult, Source, SourceState, poll_source
-from extractors.addresses import address_problem
+from extractors import BlockedAddressError, FetchSettings, Fetcher, Page, PollResult, Source, SourceState, poll_source
+from extractors.addresses import address_problem, resolve_checked
 from extractors_testkit import CASES, LocalServer, drip, run
 
 ARTICLE = (CASES / "pages" / "article.html").read_bytes()
@@ -43,6 +45,25 @@ def poll(fetch_settings: FetchSettings, url: str) -> PollResult:
 ])
 def test_address_classification(address: str, refused: bool) -> None:
     assert (address_problem(ipaddress.ip_address(address)) is not None) == refused
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "93.184.216.34", "[::1]", "::ffff:10.0.0.1", "2606:4700:4700::1111"])
+def test_an_address_literal_is_checked_as_the_resolver_would_answer_it(host: str) -> None:
+    # Literals skip the loop's resolver threads; the answer and the refusal must be the resolver's.
+    async def both(allow: bool) -> tuple[list[str], list[str]]:
+        loop = asyncio.get_running_loop()
+        infos = await loop.getaddrinfo(host.strip("[]"), 80, type=socket.SOCK_STREAM)
+        return [str(info[4][0]) for info in infos], await resolve_checked(host, 80, allow)
+
+    resolved, checked = asyncio.run(both(allow=True))
+    assert checked == resolved
+    problem = address_problem(ipaddress.ip_address(host.strip("[]")))
+    if problem is None:
+        assert asyncio.run(resolve_checked(host, 80, False)) == resolved
+    else:
+        with pytest.raises(BlockedAddressError) as caught:
+            asyncio.run(resolve_checked(host, 80, frozenset({"127.0.0.1:1"})))
+        assert str(caught.value) == f"refused: {resolved[0]} is {problem}"
 
 
 def test_loopback_is_refused_unless_that_host_port_is_allowed(server: LocalServer) -> None:
