@@ -223,7 +223,7 @@ class _Handoff:
     begun: Future[PassStart] = field(default_factory=Future)
     early: asyncio.Future[EarlyPolls] | None = None  # the feeds' requests, started once `begun` is done
     ended: Future[None] | None = None
-    flow_run_id: UUID | None = None  # the flow run that handed its ending over: marked failed if the ending fails
+    flow_run_id: UUID | None = None  # the flow run that took the pass: marked failed if its ending fails
 
 
 _HANDOFFS: dict[tuple[str, str], _Handoff] = {}  # passes begun before their flow run started
@@ -337,6 +337,7 @@ async def monitor(config_path: str, db_path: str, show_progress: bool = False) -
         if handoff is None:  # a flow run started by Prefect itself (`newswatch serve`), not by the CLI
             with collector_spares_what_was_there():
                 return await _monitor_pass(watch, begin_pass(watch, Path(db_path)), show_progress, started, None, None)
+        handoff.flow_run_id = FlowRunContext.get().flow_run.id
         start = await asyncio.wrap_future(handoff.begun)
         return await _monitor_pass(watch, start, show_progress, started, handoff, handoff.early)
 
@@ -385,7 +386,6 @@ async def _monitor_pass(watch, start: PassStart, show_progress: bool, started: f
     if handoff is None:
         end_pass(warehouse, watch.name, run_id, polls, counts)
     else:  # the CLI waits for it while Prefect ends the flow run (`around_flow_run`)
-        handoff.flow_run_id = FlowRunContext.get().flow_run.id
         handoff.ended = Future()
         threading.Thread(target=_run_into, args=(handoff.ended, end_pass, warehouse, watch.name, run_id, polls, counts),
                          name="newswatch-end", daemon=True).start()
@@ -399,10 +399,11 @@ def end_pass(warehouse: Warehouse, watch: str, run_id: int, polls: Sequence[Poll
     """The pass's last session: keep the feeds' new ETags, record the run's end.
 
     Only now, with every entry's article stored: a pass killed earlier leaves the old ETags, so the
-    next pass reads the feeds again and finishes the work.
+    next pass reads the feeds again and finishes the work. Its few writes stay in DuckDB's log for
+    the next pass's first session to fold into the file, beside Prefect's start of that flow run.
     """
     try:
-        with warehouse.session():
+        with warehouse.session(leave_log=True):
             warehouse.record_polls(watch, polls, datetime.now(timezone.utc))
             warehouse.finish_run(run_id, counts.run_counts(), status="completed")
     except BaseException:

@@ -56,6 +56,9 @@ def _session_defaults(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnecti
 
 
 WRITER_ALIAS = "warehouse"  # the attached file's name in a writer's instance
+# A session that ends a pass (its polls, the run's end: a few KB) leaves its log to the next writer;
+# readers replay a log on every open, so a larger one (a pass's full-text index catch-up) is checkpointed.
+SMALL_LOG_BYTES = 256 * 1024
 
 
 def new_instance() -> duckdb.DuckDBPyConnection:
@@ -126,13 +129,21 @@ def open_writer(path: Path, wait_seconds: float = 30.0, migrate_schema: bool = T
         raise
 
 
-def close_writer(con: duckdb.DuckDBPyConnection, keep: bool = False) -> None:
+def close_writer(con: duckdb.DuckDBPyConnection, keep: bool = False, path: Path | None = None) -> None:
     """End a writer's session: detach the file, which checkpoints it and lets go of its lock, then
     close the in-memory DuckDB on another thread (2-4 ms that nobody needs to wait for), unless the
     caller `keep`s it for another session. Every other cursor of the session must be closed first:
-    a live one keeps the file open after the DETACH."""
+    a live one keeps the file open after the DETACH.
+
+    Given the file's `path`, a session whose write-ahead log holds at most SMALL_LOG_BYTES is
+    detached without the checkpoint: its commits are already synced to the log, readers read through
+    it, and the next writer's checkpoint folds it into the file (`leaves_log` says whether one did).
+    """
+    defer = path is not None and not keep and leaves_log(path)
     try:
         con.execute("USE memory")
+        if defer:
+            con.execute("PRAGMA disable_checkpoint_on_shutdown")
         con.execute(f"DETACH {WRITER_ALIAS}")
     except BaseException:
         con.close()
@@ -142,6 +153,19 @@ def close_writer(con: duckdb.DuckDBPyConnection, keep: bool = False) -> None:
     # Not a daemon, even when started from one: the interpreter waits for it at exit, so it never
     # stops a thread that is inside DuckDB (which aborts the process).
     threading.Thread(target=con.close, name="newswatch-duckdb-close", daemon=False).start()
+
+
+def wal_path(path: Path) -> Path:
+    """DuckDB's write-ahead log of the file at `path`."""
+    return path.with_name(path.name + ".wal")
+
+
+def leaves_log(path: Path) -> bool:
+    """True when the file's write-ahead log is small enough to leave to the next writer's checkpoint."""
+    try:
+        return wal_path(path).stat().st_size <= SMALL_LOG_BYTES
+    except FileNotFoundError:  # nothing written: the checkpoint has nothing to do either
+        return False
 
 
 def open_reader(path: Path, wait_seconds: float = 5.0) -> duckdb.DuckDBPyConnection:

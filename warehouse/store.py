@@ -146,13 +146,16 @@ class Warehouse:
         return con
 
     @contextmanager
-    def session(self, keep_duckdb: bool = False) -> Iterator[Warehouse]:
+    def session(self, keep_duckdb: bool = False, leave_log: bool = False) -> Iterator[Warehouse]:
         """Keep the file open for several steps (each still its own transaction), then close it.
 
         Opening and closing costs tens of milliseconds, so a pass groups the steps between two
         network waits in one session; it never holds one across a network wait, so readers get in.
         With `keep_duckdb`, the session's DuckDB (the file detached from it) serves the next session,
         as `prepare_session` would: for a short session, whose writes leave it little memory.
+        With `leave_log`, a session that wrote little closes without DuckDB's checkpoint (about 10 ms):
+        its commits stay in the write-ahead log beside the file, synced, read by readers, folded into
+        the file by the next writer (`warehouse.connection.close_writer`).
         """
         if getattr(self._local, "con", None) is not None:  # nested: the outer session closes
             yield self
@@ -163,16 +166,16 @@ class Warehouse:
         except BaseException:
             self._end_session(keep_duckdb=False, failed=True)
             raise
-        self._end_session(keep_duckdb, failed=False)
+        self._end_session(keep_duckdb, failed=False, leave_log=leave_log)
 
-    def _end_session(self, keep_duckdb: bool, failed: bool) -> None:
+    def _end_session(self, keep_duckdb: bool, failed: bool, leave_log: bool = False) -> None:
         con, self._local.con = self._local.con, None
         with self._spare_lock:
             keep = keep_duckdb and self._spare is None
             if keep:
                 self._spare = spare = Future()
         try:
-            close_writer(con, keep=keep)
+            close_writer(con, keep=keep, path=self.path if leave_log and not failed else None)
         except BaseException as exc:
             if keep:  # the next session starts a DuckDB of its own
                 spare.set_exception(exc)

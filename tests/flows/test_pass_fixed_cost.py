@@ -21,6 +21,7 @@ from flows.config import load_config
 from flows.monitor import around_flow_run
 from flows.plain_flow import PlainParameterFlow
 from flows.runner import run_monitor_pass
+from warehouse.connection import SMALL_LOG_BYTES
 from warehouse.errors import WarehouseError
 from world import cli_env, newswatch
 
@@ -322,6 +323,28 @@ def test_the_last_database_session_runs_while_prefect_ends_the_flow_run(tmp_path
     # Prefect ended the flow run while the session waited for the reader (on the old code the flow
     # run ended only after the session, a second and a half later).
     assert flow_run.end_time < finished_at
+
+
+def test_a_pass_leaves_its_last_few_writes_in_the_log_for_the_next_pass_to_fold_in(tmp_path, prefect_api):
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    db = tmp_path / "nw.duckdb"
+    wal = db.with_name(db.name + ".wal")
+    with BenchWorld(PAGES, sites=2) as world, temporary_settings(updates={PREFECT_API_URL: prefect_api}):
+        watch = load_config(world.write_watch(tmp_path / "watch", len(PAGES)))
+        first = run_monitor_pass(watch, db)
+        assert 0 < wal.stat().st_size <= SMALL_LOG_BYTES  # the run's end and the feeds' ETags, synced
+        con = duckdb.connect(str(db), read_only=True)  # what `newswatch sql` sees between passes
+        status = con.execute("SELECT status FROM runs WHERE id = ?", [first.run_id]).fetchone()[0]
+        etags = con.execute("SELECT count(*) FROM source WHERE etag IS NOT NULL").fetchone()[0]
+        con.close()
+        assert status == "completed" and etags == 2
+        again = run_monitor_pass(watch, db)  # its first session folds the log into the file
+    assert again.counts.sources_not_modified == 2  # the ETags kept in the log were sent
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT status FROM runs ORDER BY id").fetchall() == [("completed",), ("completed",)]
+    con.close()
+    assert wal.stat().st_size <= SMALL_LOG_BYTES  # a pass's log, not two: the first was folded in
 
 
 def test_a_last_session_that_fails_fails_the_pass_and_its_flow_run(tmp_path, prefect_api, monkeypatch):
