@@ -7,6 +7,7 @@ import logging
 import os
 import time
 from pathlib import Path
+from uuid import UUID
 
 from flows.config import WatchConfig
 from flows.prefect_api import local_prefect_api, started_here
@@ -62,7 +63,7 @@ def run_monitor_pass(watch: WatchConfig, db_path: Path, *, verbose: bool = False
     return summary
 
 
-def _flush_records(flow_run_id, expected_tasks: int, timeout: float = 15.0) -> None:
+def _flush_records(flow_run_id: UUID | None, expected_tasks: int, timeout: float = 15.0) -> None:
     """Wait until the API holds every task run of this flow run, so stopping the server loses none."""
     from prefect import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId

@@ -137,7 +137,7 @@ def close_writer(con: duckdb.DuckDBPyConnection, keep: bool = False, path: Path 
 
     Given the file's `path`, a session whose write-ahead log holds at most SMALL_LOG_BYTES is
     detached without the checkpoint: its commits are already synced to the log, readers read through
-    it, and the next writer's checkpoint folds it into the file (`leaves_log` says whether one did).
+    it, and the next writer's checkpoint folds it into the file (`leaves_log`: whether the log is that small).
     """
     defer = path is not None and not keep and leaves_log(path)
     try:

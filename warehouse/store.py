@@ -153,7 +153,7 @@ class Warehouse:
         network waits in one session; it never holds one across a network wait, so readers get in.
         With `keep_duckdb`, the session's DuckDB (the file detached from it) serves the next session,
         as `prepare_session` would: for a short session, whose writes leave it little memory.
-        With `leave_log`, a session that wrote little closes without DuckDB's checkpoint (about 10 ms):
+        With `leave_log`, a session that wrote little closes without DuckDB's checkpoint (9-18 ms):
         its commits stay in the write-ahead log beside the file, synced, read by readers, folded into
         the file by the next writer (`warehouse.connection.close_writer`).
         """
