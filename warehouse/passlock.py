@@ -36,7 +36,8 @@ def send_lock_path(db_path: Path) -> Path:
 def exclusive_pass(db_path: Path, wait_seconds: float = 0.0) -> Iterator[None]:
     """Hold the pass lock of `db_path`; wait up to `wait_seconds`, then raise WarehouseBusyError."""
     path = lock_path(db_path)
-    key = str(path.resolve()) if path.parent.exists() else str(path)
+    path.parent.mkdir(parents=True, exist_ok=True)  # so the key resolves alike before and after it exists
+    key = str(path.resolve())
     if key in _HELD:  # this process holds it already (the CLI takes it before the flow does)
         yield
         return

@@ -125,6 +125,15 @@ def test_first_pass_decides_every_report(first_pass: Pass, truth) -> None:
     assert "articles: 1 new, 4 duplicates, 3 irrelevant, 0 errors" in first_pass.stdout
 
 
+def test_a_first_pass_creates_the_default_folder_of_its_database(later_pass: Pass, paths, env, tmp_path) -> None:
+    # As `make run` on a fresh clone: `data/` does not exist yet, and the path is relative.
+    config, _db = paths
+    proc = newswatch("run", "--config", config, "--db", Path("data") / "newswatch.duckdb", env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "pass 1 of watch" in proc.stdout
+    assert dump(tmp_path / "data" / "newswatch.duckdb", "SELECT status FROM runs") == [("completed",)]
+
+
 def test_first_pass_records_the_dead_feed(first_pass: Pass, world) -> None:
     assert first_pass.sources["dead"][0] == "error"
     assert "500" in (first_pass.sources["dead"][1] or "")

@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from extractors_testkit import LocalServer
+from warehouse.passlock import exclusive_pass
 from hostile_world import (REPO, Item, SmallWorld, article_page, cli_env, conditional, live_group_members, newswatch,
                            rows, rss, small_world, start_newswatch, wait_for, write_watch)
 
@@ -229,6 +230,18 @@ def test_the_first_of_two_passes_completes_and_nothing_is_corrupted(two_passes: 
 def test_the_second_pass_says_so_in_one_line(two_passes: TwoPasses) -> None:
     lines = two_passes.second.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("newswatch: another monitor pass is running on "), lines
+
+
+def test_the_pass_lock_taken_again_in_its_process_is_the_same_lock_even_for_a_new_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The CLI takes the lock before the flow does; on a fresh clone `data/` does not exist yet when
+    # the CLI takes it, and does when the flow takes it again: the flow once refused its own pass.
+    monkeypatch.chdir(tmp_path)
+    db = Path("data") / "newswatch.duckdb"
+    with exclusive_pass(db), exclusive_pass(db), exclusive_pass(tmp_path / "data" / "newswatch.duckdb"):
+        assert (tmp_path / "data").is_dir()  # and no WarehouseBusyError naming this very process
+    with exclusive_pass(db):  # let go when the outer one ended
+        pass
 
 
 def test_the_monitor_deployment_runs_one_at_a_time() -> None:
