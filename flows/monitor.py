@@ -221,6 +221,7 @@ class _Handoff:
     Prefect ends it. The flow takes `begun` and may hand its closing session over as `ended`."""
 
     begun: Future[PassStart] = field(default_factory=Future)
+    began_at: float = field(default_factory=time.monotonic)  # the pass's start, as its user counts it
     early: asyncio.Future[EarlyPolls] | None = None  # the feeds' requests, started once `begun` is done
     ended: Future[None] | None = None
     flow_run_id: UUID | None = None  # the flow run that took the pass: marked failed if its ending fails
@@ -338,8 +339,8 @@ async def monitor(config_path: str, db_path: str, show_progress: bool = False) -
             with collector_spares_what_was_there():
                 return await _monitor_pass(watch, begin_pass(watch, Path(db_path)), show_progress, started, None, None)
         handoff.flow_run_id = FlowRunContext.get().flow_run.id
-        start = await asyncio.wrap_future(handoff.begun)
-        return await _monitor_pass(watch, start, show_progress, started, handoff, handoff.early)
+        start = await asyncio.wrap_future(handoff.begun)  # begun, and its feeds asked, while Prefect started
+        return await _monitor_pass(watch, start, show_progress, handoff.began_at, handoff, handoff.early)
 
 
 async def _monitor_pass(watch, start: PassStart, show_progress: bool, started: float, handoff: _Handoff | None,

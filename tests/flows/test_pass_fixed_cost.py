@@ -347,6 +347,33 @@ def test_a_pass_leaves_its_last_few_writes_in_the_log_for_the_next_pass_to_fold_
     assert wal.stat().st_size <= SMALL_LOG_BYTES  # a pass's log, not two: the first was folded in
 
 
+class SlowFeeds(BenchWorld):
+    """A news world whose feeds take `seconds` to answer a conditional GET."""
+
+    def __init__(self, pages, seconds: float, sites: int) -> None:
+        super().__init__(pages, sites=sites)
+        self.seconds = seconds
+
+    def count(self, what: str) -> None:
+        super().count(what)
+        if what == "not_modified":
+            time.sleep(self.seconds)
+
+
+def test_the_time_a_pass_reports_counts_the_polls_it_started_beside_prefects_start(tmp_path, prefect_api):
+    # The feeds are asked while Prefect starts the flow run, so the flow's body alone can be over in
+    # no time ("done in 0.0 s" when every feed failed at once); the pass counts from its beginning.
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    db = tmp_path / "nw.duckdb"
+    with SlowFeeds(PAGES, seconds=1.0, sites=2) as world, temporary_settings(updates={PREFECT_API_URL: prefect_api}):
+        watch = load_config(world.write_watch(tmp_path / "watch", len(PAGES)))
+        run_monitor_pass(watch, db)
+        again = run_monitor_pass(watch, db)
+    assert again.counts.sources_not_modified == 2
+    assert again.seconds >= 1.0  # every answer took a second from its request, sent after the pass began
+
+
 def test_a_last_session_that_fails_fails_the_pass_and_its_flow_run(tmp_path, prefect_api, monkeypatch):
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
