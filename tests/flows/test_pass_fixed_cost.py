@@ -21,7 +21,7 @@ from flows.config import load_config
 from flows.monitor import around_flow_run
 from flows.plain_flow import PlainParameterFlow
 from flows.runner import run_monitor_pass
-from warehouse.connection import SMALL_LOG_BYTES
+from warehouse.connection import SMALL_LOG_BYTES, wal_path
 from warehouse.errors import WarehouseError
 from world import cli_env, newswatch
 
@@ -329,7 +329,7 @@ def test_a_pass_leaves_its_last_few_writes_in_the_log_for_the_next_pass_to_fold_
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     db = tmp_path / "nw.duckdb"
-    wal = db.with_name(db.name + ".wal")
+    wal = wal_path(db)
     with BenchWorld(PAGES, sites=2) as world, temporary_settings(updates={PREFECT_API_URL: prefect_api}):
         watch = load_config(world.write_watch(tmp_path / "watch", len(PAGES)))
         first = run_monitor_pass(watch, db)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from warehouse.connection import SMALL_LOG_BYTES, open_reader, open_writer
+from warehouse.connection import SMALL_LOG_BYTES, open_reader, open_writer, wal_path
 from warehouse.errors import WarehouseBusyError, WarehouseNotFound
 from warehouse.records import RunCounts
 from warehouse.store import Warehouse
@@ -83,11 +83,11 @@ def test_a_session_leaves_one_file_that_another_process_can_write_at_once(db_pat
         open_reader(db_path, wait_seconds=0).close()
     with warehouse.session(keep_duckdb=duckdb == "kept from the session before"):
         run_id = warehouse.start_run("watch")
-    assert not db_path.with_name(db_path.name + ".wal").exists()
+    assert not wal_path(db_path).exists()
     _write_from_another_process(db_path)  # the DuckDB kept or not, the file is let go
     with warehouse.session():
         warehouse.finish_run(run_id, RunCounts(sources_ok=2))
-    assert not db_path.with_name(db_path.name + ".wal").exists()
+    assert not wal_path(db_path).exists()
     _write_from_another_process(db_path)
     with open_reader(db_path) as con:
         assert con.execute("SELECT watch, status, sources_ok FROM run ORDER BY id").fetchall() == [
@@ -175,22 +175,18 @@ def test_a_second_session_in_the_same_process_waits_for_the_first(db_path: Path)
         assert [w for (w,) in con.execute("SELECT watch FROM run ORDER BY id").fetchall()] == ["deciding", "patient"]
 
 
-def _wal(db_path: Path) -> Path:
-    return db_path.with_name(db_path.name + ".wal")
-
-
 def test_a_session_that_leaves_its_log_is_read_through_it_and_folded_in_by_the_next_writer(db_path: Path) -> None:
     warehouse = Warehouse(db_path)
     with warehouse.session():
         run_id = warehouse.start_run("watch")
     with warehouse.session(leave_log=True):  # as a pass's last session ends it
         warehouse.finish_run(run_id, RunCounts(sources_ok=3))
-    assert 0 < _wal(db_path).stat().st_size <= SMALL_LOG_BYTES  # the few writes wait in the log, synced
+    assert 0 < wal_path(db_path).stat().st_size <= SMALL_LOG_BYTES  # the few writes wait in the log, synced
     with open_reader(db_path) as con:  # readers (`newswatch sql`) see them through the log
         assert con.execute("SELECT status, sources_ok FROM run").fetchall() == [("completed", 3)]
-    assert _wal(db_path).exists()  # and leave it be
+    assert wal_path(db_path).exists()  # and leave it be
     _write_from_another_process(db_path)  # the lock is let go all the same; that writer folds the log in
-    assert not _wal(db_path).exists()
+    assert not wal_path(db_path).exists()
     with open_reader(db_path) as con:
         assert con.execute("SELECT watch, status, sources_ok FROM run ORDER BY id").fetchall() == [
             ("watch", "completed", 3), ("other", "completed", 0)]
@@ -201,7 +197,7 @@ def test_a_session_that_wrote_much_is_checkpointed_even_when_asked_to_leave_its_
     with warehouse.session(leave_log=True), warehouse.transaction() as con:  # a large write: a full log
         con.execute("INSERT INTO run (watch, started_at, status) "
                     "SELECT repeat(md5(i::VARCHAR), 40), now(), 'completed' FROM range(2000) t(i)")
-    assert not _wal(db_path).exists()  # readers would replay a large log on every open
+    assert not wal_path(db_path).exists()  # readers would replay a large log on every open
     with open_reader(db_path) as con:
         assert con.execute("SELECT count(*) FROM run").fetchone()[0] == 2000
 
@@ -211,6 +207,6 @@ def test_a_failed_session_is_checkpointed_even_when_asked_to_leave_its_log(db_pa
     with pytest.raises(RuntimeError, match="the step failed"), warehouse.session(leave_log=True):
         warehouse.start_run("watch")
         raise RuntimeError("the step failed")
-    assert not _wal(db_path).exists()
+    assert not wal_path(db_path).exists()
     with open_reader(db_path) as con:
         assert con.execute("SELECT watch FROM run").fetchall() == [("watch",)]
